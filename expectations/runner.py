@@ -1,0 +1,135 @@
+"""Run a dataset's Great Expectations suite on one partition's frame.
+
+GX is imported inside `validate_frame` (it costs seconds and ~250 MB), never at DAG parse
+time. An ephemeral context is used: suites come from `expectations/suites/*.json`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+SUITES_DIR = Path(__file__).resolve().parent / "suites"
+SEVERITIES = ("critical", "warning")
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    check_name: str
+    column: str | None
+    severity: str
+    success: bool
+    element_count: int | None
+    unexpected_count: int | None
+    details: str | None
+    failing_rows: tuple[int, ...] = ()
+
+
+@dataclass
+class ValidationReport:
+    dataset: str
+    outcomes: list[CheckOutcome]
+    row_reasons: dict[int, list[str]] = field(default_factory=dict)
+
+    @property
+    def quarantined_positions(self) -> list[int]:
+        return sorted(self.row_reasons)
+
+    @property
+    def failed(self) -> list[CheckOutcome]:
+        return [o for o in self.outcomes if not o.success]
+
+
+def load_suite(dataset: str) -> dict[str, Any]:
+    path = SUITES_DIR / f"{dataset}.json"
+    if not path.exists():
+        raise FileNotFoundError(f"no expectation suite for dataset {dataset!r} at {path}")
+    suite = json.loads(path.read_text(encoding="utf-8"))
+    for exp in suite["expectations"]:
+        severity = exp.get("meta", {}).get("severity")
+        if severity not in SEVERITIES:
+            raise ValueError(f"{path.name}: {exp['type']} needs meta.severity in {SEVERITIES}")
+    return suite
+
+
+@cache
+def _context() -> Any:
+    os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+    import great_expectations as gx
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch_definition = (context.data_sources.add_pandas("partition")
+                        .add_dataframe_asset("frame")
+                        .add_batch_definition_whole_dataframe("whole"))
+    return batch_definition
+
+
+def _check_name(exp_type: str, kwargs: dict[str, Any]) -> str:
+    column = kwargs.get("column")
+    return f"{exp_type}({column})" if column else exp_type
+
+
+def validate_frame(frame: pd.DataFrame, dataset: str,
+                   parameters: dict[str, Any] | None = None) -> ValidationReport:
+    """Validate `frame` (positional index 0..n-1) against the dataset's suite.
+
+    Returns every check's outcome and, for rows failing a critical check, the reasons
+    (the suite's `notes` for that check). Raises RuntimeError if a check could not run
+    at all (a broken suite or a column the frame lacks): that is a bug, not bad data.
+    """
+    import great_expectations as gx
+    from great_expectations.expectations.expectation_configuration import (
+        ExpectationConfiguration,
+    )
+
+    suite_json = load_suite(dataset)
+    frame = frame.reset_index(drop=True)
+    suite = gx.ExpectationSuite(
+        name=suite_json["name"],
+        expectations=[ExpectationConfiguration(**exp).to_domain_obj()
+                      for exp in suite_json["expectations"]],
+    )
+    batch = _context().get_batch(batch_parameters={"dataframe": frame})
+    result = batch.validate(suite, result_format={"result_format": "COMPLETE"},
+                            expectation_parameters=parameters or {})
+    report = ValidationReport(dataset=dataset, outcomes=[])
+    for item in result.results:
+        config = item.expectation_config
+        meta = config.meta or {}
+        kwargs = dict(config.kwargs)
+        name = _check_name(config.type, kwargs)
+        if item.exception_info and item.exception_info.get("raised_exception"):
+            raise RuntimeError(f"{dataset}: check {name} could not run: "
+                               f"{item.exception_info.get('exception_message')}")
+        res = item.result or {}
+        rows = tuple(int(i) for i in res.get("unexpected_index_list") or ())
+        details = None
+        if not item.success:
+            sample = res.get("partial_unexpected_list") or res.get("observed_value")
+            details = json.dumps({"notes": meta.get("notes"), "sample": sample},
+                                 ensure_ascii=False, default=str)[:2000]
+        outcome = CheckOutcome(
+            check_name=name, column=kwargs.get("column"), severity=meta["severity"],
+            success=bool(item.success), element_count=res.get("element_count"),
+            unexpected_count=res.get("unexpected_count"), details=details,
+            failing_rows=rows,
+        )
+        report.outcomes.append(outcome)
+        if not outcome.success and outcome.severity == "critical":
+            if not rows and config.type.startswith("expect_table"):
+                rows = tuple(range(len(frame)))
+            for position in rows:
+                report.row_reasons.setdefault(position, []).append(
+                    f"{name}: {meta.get('notes', 'failed')}")
+    return report

@@ -1,0 +1,68 @@
+"""`reformstats` command line (typer)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from transforms.periods import Month
+
+app = typer.Typer(help="Reform-statistics pipeline: demo, simulator, local Airflow.",
+                  no_args_is_help=True)
+
+
+@app.command()
+def demo(
+    first: Annotated[str, typer.Option(help="first month (YYYY-MM)")] = "2025-10",
+    last: Annotated[str, typer.Option(help="last month (YYYY-MM)")] = "2026-03",
+    data_dir: Annotated[Path | None, typer.Option(
+        help="where raw zone, staging and warehouse go")] = None,
+    faults: Annotated[str | None, typer.Option(
+        help="simulator fault plan as JSON ('{}' for none)")] = None,
+) -> None:
+    """Run the real DAGs with dag.test() against the simulator into DuckDB; print a summary."""
+    from pipeline.demo import DEFAULT_DATA_DIR, DEMO_FAULTS, run_demo
+
+    run_demo(Month.parse(first), Month.parse(last), data_dir or DEFAULT_DATA_DIR,
+             faults if faults is not None else DEMO_FAULTS)
+
+
+@app.command()
+def simulator(
+    port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0 = any free port)")] = 8765,
+    seed: Annotated[int, typer.Option(help="seed of the synthetic world")] = 766,
+    faults: Annotated[str | None, typer.Option(
+        help='fault plan as JSON, e.g. {"rate_limit": 2}')] = None,
+) -> None:
+    """Serve the portal simulator on 127.0.0.1 until interrupted."""
+    from simulator import FaultPlan, PortalSimulator
+
+    sim = PortalSimulator(port=port, seed=seed, faults=FaultPlan.parse(faults))
+    typer.echo(f"Portal simulator on {sim.url} (seed {seed}); Ctrl-C to stop")
+    try:
+        sim.serve_forever()
+    except KeyboardInterrupt:
+        sim.stop()
+
+
+@app.command("airflow-standalone")
+def airflow_standalone(
+    airflow_home: Annotated[Path | None, typer.Option(
+        help="AIRFLOW_HOME (default data/airflow)")] = None,
+) -> None:
+    """Start `airflow standalone` with this project's DAGs (UI on 127.0.0.1:8080)."""
+    from pipeline.airflow_env import airflow_environment
+    from pipeline.settings import PROJECT_ROOT
+
+    home = (airflow_home or PROJECT_ROOT / "data" / "airflow").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    env = {**os.environ, **airflow_environment(home)}
+    env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "INFO"
+    os.execvpe("airflow", ["airflow", "standalone"], env)
+
+
+if __name__ == "__main__":
+    app()

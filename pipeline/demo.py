@@ -1,0 +1,98 @@
+"""The main job: simulator + the real DAG (dag.test) over a demo window into DuckDB."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from pipeline import airflow_env
+from pipeline.settings import PROJECT_ROOT
+from simulator import FaultPlan, PortalSimulator
+from transforms.periods import Month, month_range
+
+# Faults the demo switches on so that retries and quarantine are visible in one run.
+DEMO_FAULTS = ('{"rate_limit": 1, "server_error": 2, "repeat_page": 1, "missing_field": 1,'
+               ' "bad_values": 1, "unknown_unit": 1, "retry_after": 1}')
+
+
+def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULTS,
+             console: Console | None = None) -> Path:
+    console = console or Console()
+    data_dir = data_dir.resolve()
+    warehouse = data_dir / "warehouse.duckdb"
+    months = month_range(first, last)
+    started = time.monotonic()
+    with PortalSimulator(faults=FaultPlan.parse(faults)) as sim:
+        console.print(f"[bold]Portal simulator[/] on {sim.url} (faults: {faults})")
+        extra = {
+            "REFORMSTATS_DATA_DIR": str(data_dir),
+            "REFORMSTATS_WAREHOUSE_URL": f"duckdb:///{warehouse}",
+            # The simulator can take more than the real portal's ~1 request/s.
+            **airflow_env.connection_env("national_portal", {
+                "conn_type": "http", "host": sim.url,
+                "extra": {"rate_per_second": 20, "read_timeout": 10, "page_size": 20}}),
+        }
+        console.print("Preparing embedded Airflow (SQLite metadata) …")
+        airflow_env.configure(data_dir / "airflow", extra)
+        dag = airflow_env.load_dag("national_portal_monthly")
+        for month in months:
+            t0 = time.monotonic()
+            run = airflow_env.run_month(dag, month)
+            state = str(getattr(run, "state", run))
+            console.print(f"  national_portal_monthly {month}: [bold]{state}[/] "
+                          f"({time.monotonic() - t0:.1f}s)")
+            if "success" not in state:
+                raise SystemExit(f"DAG run for {month} ended {state}; see the log above")
+        fired = dict(sim.faults.fired)
+    console.print(f"Faults the simulator fired: {fired}")
+    print_summary(warehouse, months[-1], console)
+    console.print(f"\nDone in {time.monotonic() - started:.0f}s.")
+    return warehouse
+
+
+def print_summary(warehouse: Path, last: Month, console: Console) -> None:
+    import duckdb
+
+    with duckdb.connect(str(warehouse), read_only=True) as db:
+        table = Table(title="Warehouse rows")
+        table.add_column("table")
+        table.add_column("rows", justify="right")
+        for name in ("dim_unit", "unit_source_id", "fact_portal_score",
+                     "fact_portal_monthly_counters", "quarantine_row", "dq_result",
+                     "load_audit"):
+            table.add_row(name, str(db.execute(f"SELECT count(*) FROM {name}").fetchone()[0]))
+        console.print(table)
+
+        quarantined = db.execute("""SELECT dataset, period_id, coalesce(unit_code, source_unit_id),
+                                       reasons FROM quarantine_row
+                                ORDER BY period_id, dataset""").fetchall()
+        q = Table(title=f"Quarantined rows ({len(quarantined)})")
+        for col in ("dataset", "month", "unit / source ID", "reasons"):
+            q.add_column(col)
+        for dataset, period, unit, reasons in quarantined:
+            q.add_row(dataset, str(period), unit or "?", reasons)
+        console.print(q)
+
+        for title, order in (("Top 5", "DESC"), ("Bottom 5", "ASC")):
+            rows = db.execute(f"""SELECT unit_code, unit_name_vi, unit_level, total_score
+                              FROM v_portal_score WHERE period_id = {last.period_id}
+                                AND unit_level <> 'province'
+                              ORDER BY total_score {order}, unit_code LIMIT 5""").fetchall()
+            t = Table(title=f"{title} units by 766 total score, {last}")
+            for col in ("unit", "name", "level", "score"):
+                t.add_column(col)
+            for code, name, level, score in rows:
+                t.add_row(code, name or "", level or "", f"{score:.2f}")
+            console.print(t)
+    console.print(f"\nWarehouse: [bold]{warehouse}[/]")
+    console.print("Try:", soft_wrap=True)
+    console.print("  .venv/bin/python -c \"import duckdb; print(duckdb.connect("
+                  f"'{warehouse}', read_only=True).sql('SELECT period_id, unit_level, "
+                  "round(avg(total_score), 2) AS avg_score FROM v_portal_score GROUP BY ALL "
+                  "ORDER BY ALL'))\"", soft_wrap=True, markup=False)
+
+
+DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "demo"

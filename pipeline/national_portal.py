@@ -1,0 +1,226 @@
+"""National portal (DVCQG) steps: extract -> validate -> load, one month per call.
+
+Each step is a plain function of a small reference dict and returns one, so Airflow tasks
+stay thin and XCom never carries data. All three are idempotent: extract adds a new
+raw-zone version; validate writes files named by fetch; load replaces the partition.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from pipeline.settings import Settings
+from sources.national_portal import (
+    LegacyGatewayClient,
+    NationalPortalConfig,
+    ReportingApiClient,
+)
+from sources.raw_zone import FetchRef, RawZone, read_manifest, read_records
+from transforms import national_portal as normalise
+from transforms.periods import Month
+
+SOURCE = "national_portal"
+DATASETS = ("portal_score", "portal_monthly_counters")
+
+log = logging.getLogger(__name__)
+
+
+def api_for(dataset: str, month: Month, settings: Settings) -> str:
+    """Which API generation serves a dataset for a month (see config/sources.yaml)."""
+    if dataset == "portal_monthly_counters":
+        return "legacy_gateway"
+    switch = Month.parse(str(settings.sources[SOURCE]["reporting_api_from"]))
+    return "reporting_api" if month >= switch else "legacy_gateway"
+
+
+# -- extract ---------------------------------------------------------------------------
+def extract(dataset: str, month: Month, portal: NationalPortalConfig,
+            settings: Settings) -> dict[str, str]:
+    """Fetch one dataset for one month into a new raw-zone version; return its FetchRef."""
+    if dataset not in DATASETS:
+        raise ValueError(f"unknown dataset {dataset!r}; known: {DATASETS}")
+    config = settings.sources[SOURCE]
+    units = settings.units
+    provinces = config["provinces"]
+    api = api_for(dataset, month, settings)
+    writer = RawZone(settings.raw_dir).new_fetch(SOURCE, dataset, month)
+    http = portal.http(on_response=writer.record_response)
+    try:
+        records: list[tuple[str | None, dict[str, Any]]] = []
+        if dataset == "portal_monthly_counters":
+            legacy = LegacyGatewayClient(http, page_size=portal.page_size)
+            for code in provinces:
+                tinh_id = units.source_id("legacy_tinh", code, month.first_day)
+                records.append((tinh_id, legacy.monthly_sum(month, tinh_id)))
+        elif api == "legacy_gateway":
+            legacy = LegacyGatewayClient(http, page_size=portal.page_size)
+            records += [("national", r) for r in legacy.report_766(month, "0")]
+            for code in provinces:
+                tinh_id = units.source_id("legacy_766", code, month.first_day)
+                records += [(code, r) for r in legacy.report_766(month, tinh_id)]
+        else:
+            reporting = ReportingApiClient(http, page_size=min(portal.page_size, 200))
+            records += [("national", r) for r in reporting.evaluation("service-results", month)]
+            for code in provinces:
+                root = units.source_id("reporting", code, month.first_day)
+                records += [(code, r) for r in reporting.evaluation("service-results", month,
+                                                                     root)]
+        count = writer.write_records(records)
+    except Exception as exc:
+        writer.finish("failed", api=api, error=f"{type(exc).__name__}: {exc}",
+                      attempts=http.attempts)
+        raise
+    manifest = writer.finish("complete", api=api, records=count, attempts=http.attempts)
+    log.info("extracted %s %s via %s: %d records in %d responses (%d attempts), fetch %s",
+             dataset, month, api, count, manifest["responses"], http.attempts,
+             writer.ref.fetch_id)
+    return writer.ref.to_dict()
+
+
+# -- validate --------------------------------------------------------------------------
+def normalise_fetch(ref: FetchRef, settings: Settings) -> pd.DataFrame:
+    """The conformed frame of a raw-zone fetch (pure given the fetch and the registry)."""
+    manifest = read_manifest(ref.path) or {}
+    month = Month.parse(ref.month)
+    records = read_records(ref)
+    if ref.dataset == "portal_monthly_counters":
+        return normalise.legacy_monthly_counters(records, month, settings.units)
+    rows = [record for _, record in records]
+    if manifest.get("api") == "reporting_api":
+        return normalise.reporting_766_scores(rows, month, settings.units)
+    return normalise.legacy_766_scores(rows, month, settings.units)
+
+
+def _staging_folder(ref: FetchRef, settings: Settings) -> Path:
+    return (settings.staging_dir / ref.source / ref.dataset / f"month={ref.month}"
+            / f"fetch={ref.fetch_id}")
+
+
+def validate(ref_dict: dict[str, str], settings: Settings) -> dict[str, Any]:
+    """Normalise a fetch, run its suite, split rows into good and quarantined."""
+    from expectations.runner import validate_frame
+
+    ref = FetchRef.from_dict(ref_dict)
+    month = Month.parse(ref.month)
+    frame = normalise_fetch(ref, settings)
+    checked = normalise.add_check_columns(ref.dataset, frame)
+    report = validate_frame(checked, ref.dataset, {
+        "known_unit_codes": settings.units.known_codes(month.first_day)})
+    bad_positions = report.quarantined_positions
+    good = frame.drop(index=bad_positions).reset_index(drop=True)
+    bad = frame.loc[bad_positions].copy()
+    bad["reasons"] = ["; ".join(report.row_reasons[p]) for p in bad_positions]
+
+    folder = _staging_folder(ref, settings)
+    folder.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pandas(good, preserve_index=False), folder / "good.parquet")
+    pq.write_table(pa.Table.from_pandas(bad, preserve_index=False),
+                   folder / "quarantine.parquet")
+    outcomes = [o.__dict__ | {"failing_rows": len(o.failing_rows)} for o in report.outcomes]
+    (folder / "dq_results.json").write_text(
+        json.dumps(outcomes, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    failed = [o.check_name for o in report.failed]
+    log.info("validated %s %s: %d rows, %d good, %d quarantined; failed checks: %s",
+             ref.dataset, ref.month, len(frame), len(good), len(bad), failed or "none")
+    return {**ref.to_dict(), "staging": str(folder), "rows_in": len(frame),
+            "rows_good": len(good), "rows_quarantined": len(bad)}
+
+
+# -- load ------------------------------------------------------------------------------
+def load(validated: dict[str, Any], run_id: str, settings: Settings) -> dict[str, Any]:
+    """Replace the month's partition of the fact table, quarantine, dq_result and audit
+    in one transaction."""
+    from warehouse.engine import ensure_schema, make_engine, utc_now
+    from warehouse.loader import arrow_schema, replace_partition
+    from warehouse.schema import FACT_TABLES, dq_result, load_audit, quarantine_row
+
+    ref = FetchRef.from_dict({k: validated[k] for k in
+                              ("source", "dataset", "month", "fetch_id", "path")})
+    month = Month.parse(ref.month)
+    folder = Path(validated["staging"])
+    now = utc_now()
+    lineage = {"fetch_id": ref.fetch_id, "run_id": run_id, "loaded_at": now}
+
+    good = pq.read_table(folder / "good.parquet")
+    for name, value in lineage.items():
+        good = good.append_column(name, pa.array([value] * good.num_rows))
+
+    bad = pq.read_table(folder / "quarantine.parquet").to_pandas()
+    quarantine = pa.Table.from_pylist([{
+        "dataset": ref.dataset, "period_id": month.period_id, "fetch_id": ref.fetch_id,
+        "record_index": int(row["record_index"]), "source": ref.source,
+        "unit_code": row.get("unit_code"), "source_unit_id": row.get("source_unit_id"),
+        "reasons": row["reasons"], "run_id": run_id, "quarantined_at": now,
+        "row_json": json.dumps({k: v for k, v in row.items() if k != "reasons"},
+                               ensure_ascii=False, default=str),
+    } for row in bad.astype(object).where(bad.notna(), None).to_dict("records")],
+        schema=arrow_schema(quarantine_row))
+
+    outcomes = json.loads((folder / "dq_results.json").read_text(encoding="utf-8"))
+    dq_rows = pa.Table.from_pylist([{
+        "run_id": run_id, "dataset": ref.dataset, "period_id": month.period_id,
+        "check_name": o["check_name"], "fetch_id": ref.fetch_id, "column_name": o["column"],
+        "severity": o["severity"], "success": o["success"],
+        "element_count": o["element_count"], "unexpected_count": o["unexpected_count"],
+        "details": o["details"], "checked_at": now,
+    } for o in outcomes], schema=arrow_schema(dq_result))
+
+    manifest = read_manifest(ref.path) or {}
+    raw_sha = hashlib.sha256("".join(manifest.get("sha256", [])).encode()).hexdigest()
+    engine = make_engine(settings.warehouse_url)
+    try:
+        ensure_schema(engine)
+        with engine.begin() as conn:
+            loaded = replace_partition(conn, FACT_TABLES[ref.dataset], good,
+                                       {"period_id": month.period_id})
+            replace_partition(conn, quarantine_row, quarantine,
+                              {"dataset": ref.dataset, "period_id": month.period_id})
+            replace_partition(conn, dq_result, dq_rows, {
+                "run_id": run_id, "dataset": ref.dataset, "period_id": month.period_id})
+            audit = {"run_id": run_id, "source": ref.source, "dataset": ref.dataset,
+                     "period_id": month.period_id, "fetch_id": ref.fetch_id,
+                     "rows_in": int(validated["rows_in"]), "rows_loaded": loaded,
+                     "rows_quarantined": quarantine.num_rows, "raw_sha256": raw_sha,
+                     "status": "loaded", "loaded_at": now}
+            replace_partition(conn, load_audit,
+                              pa.Table.from_pylist([audit], schema=arrow_schema(load_audit)),
+                              {k: audit[k] for k in ("run_id", "source", "dataset",
+                                                     "period_id")})
+    finally:
+        engine.dispose()
+    log.info("loaded %s %s: %d rows, %d quarantined (fetch %s)", ref.dataset, ref.month,
+             loaded, quarantine.num_rows, ref.fetch_id)
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in audit.items()}
+
+
+def refresh_units(settings: Settings) -> int:
+    """Replace dim_unit and unit_source_id from config/units (idempotent)."""
+    from warehouse.engine import ensure_schema, make_engine
+    from warehouse.loader import arrow_schema, replace_partition
+    from warehouse.schema import dim_unit, unit_source_id
+
+    registry = settings.units
+    units = pa.Table.from_pylist([{
+        "unit_code": u.unit_code, "valid_from": u.valid_from, "valid_to": u.valid_to,
+        "name_vi": u.name_vi, "level": u.level, "parent_code": u.parent_code,
+        "stat_code": u.stat_code, "is_current": u.valid_to is None,
+    } for u in registry.units], schema=arrow_schema(dim_unit))
+    ids = pa.Table.from_pylist([s.__dict__ for s in registry.source_ids],
+                               schema=arrow_schema(unit_source_id))
+    engine = make_engine(settings.warehouse_url)
+    try:
+        ensure_schema(engine)
+        with engine.begin() as conn:
+            replace_partition(conn, dim_unit, units, {})
+            replace_partition(conn, unit_source_id, ids, {})
+    finally:
+        engine.dispose()
+    return units.num_rows

@@ -1,0 +1,32 @@
+"""Errors a source client raises. Retryable ones are retried inside the client (bounded);
+everything that escapes the client names the source, the URL and what went wrong."""
+
+from __future__ import annotations
+
+
+class SourceError(Exception):
+    """Base class for everything a source client raises."""
+
+
+class RetryableSourceError(SourceError):
+    """A failure worth retrying: 429, 5xx, timeouts, dropped connections, broken bodies."""
+
+    def __init__(self, message: str, retry_after: float | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class SourceHTTPError(SourceError):
+    """A non-retryable HTTP answer (4xx other than 429): a bad request or bad credentials."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class SourceResponseError(SourceError):
+    """The source answered, but not in the shape we expect (envelope error, wrong type)."""
+
+
+class IncompleteFetchError(SourceError):
+    """Paging ended with fewer (or more) records than the source said it has."""

@@ -1,0 +1,212 @@
+"""HTTP plumbing shared by every source client: timeouts, throttling, bounded retries.
+
+- Timeouts on every request (connect, read).
+- Throttle: at most `rate_per_second` requests per second per client (the national portal
+  asks for about one a second); the clock is shared by all threads using the client.
+- Retries (tenacity): 429, 5xx, timeouts, connection errors and unreadable bodies are
+  retried with exponential backoff and jitter, honouring `Retry-After` (capped), up to
+  `max_attempts`. Any other 4xx fails at once with a clear error.
+- Every 2xx answer is handed, byte for byte, to an optional `on_response` callback (the
+  raw zone) before it is parsed, so even a body we cannot read is kept.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
+
+from sources.errors import RetryableSourceError, SourceHTTPError
+
+log = logging.getLogger(__name__)
+
+RETRYABLE_STATUS = {429, 500, 502, 503, 504}
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 5
+    initial_wait: float = 1.0
+    max_wait: float = 60.0
+    jitter: float = 1.0
+    retry_after_cap: float = 120.0
+
+
+@dataclass(frozen=True)
+class FetchedResponse:
+    """One HTTP answer as received: bytes plus the metadata the raw zone keeps."""
+
+    method: str
+    url: str
+    params: Mapping[str, Any]
+    status: int
+    fetched_at: str
+    body: bytes
+    content_type: str | None
+    elapsed_ms: int
+    sha256: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sha256", hashlib.sha256(self.body).hexdigest())
+
+    def json(self) -> Any:
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            snippet = self.body[:120].decode("utf-8", "replace")
+            raise RetryableSourceError(
+                f"unreadable JSON from {self.url} ({len(self.body)} bytes, sha256 "
+                f"{self.sha256[:12]}): {exc}; starts {snippet!r}") from exc
+
+
+class Throttle:
+    """Spaces requests at least `1 / rate_per_second` apart (thread-safe)."""
+
+    def __init__(self, rate_per_second: float, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep) -> None:
+        self.interval = 1.0 / rate_per_second if rate_per_second > 0 else 0.0
+        self._clock, self._sleep = clock, sleep
+        self._lock = threading.Lock()
+        self._next_slot = 0.0
+
+    def wait(self) -> None:
+        with self._lock:
+            now = self._clock()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self.interval
+        if slot > now:
+            self._sleep(slot - now)
+
+
+def parse_retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date)."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (when - dt.datetime.now(dt.UTC)).total_seconds())
+
+
+class _WaitRetryAfterOrBackoff:
+    """tenacity wait: the server's Retry-After when it gave one (capped), else backoff."""
+
+    def __init__(self, policy: RetryPolicy) -> None:
+        self.policy = policy
+        self.backoff = wait_exponential_jitter(
+            initial=policy.initial_wait, max=policy.max_wait, jitter=policy.jitter)
+
+    def __call__(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        if isinstance(exc, RetryableSourceError) and exc.retry_after is not None:
+            return min(exc.retry_after, self.policy.retry_after_cap)
+        return self.backoff(state)
+
+
+class HttpSource:
+    """A requests session with the behaviour every source client needs."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        source_name: str,
+        timeout: tuple[float, float] = (5.0, 30.0),
+        rate_per_second: float = 1.0,
+        retry: RetryPolicy | None = None,
+        headers: Mapping[str, str] | None = None,
+        on_response: Callable[[FetchedResponse], None] | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.source_name = source_name
+        self.timeout = timeout
+        self.throttle = Throttle(rate_per_second)
+        self.retry = retry or RetryPolicy()
+        self.on_response = on_response
+        self.session = session or requests.Session()
+        self.session.headers.update({"Accept": "application/json",
+                                     "User-Agent": "reformstats/0.1 (+reform office pipeline)"})
+        if headers:
+            self.session.headers.update(headers)
+        self.attempts = 0  # requests actually sent, retries included (for logs and tests)
+
+    def request_json(self, method: str, path: str, *, params: Mapping[str, Any],
+                     data: Mapping[str, str] | None = None,
+                     json_body: Mapping[str, Any] | None = None,
+                     query: Mapping[str, Any] | None = None) -> tuple[Any, FetchedResponse]:
+        """Send one logical request (with retries) and return (parsed JSON, raw response).
+
+        `params` is what the raw zone records as this request's parameters; it must not
+        hold secrets (credentials travel in headers, which are never recorded).
+        """
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retry.max_attempts),
+            wait=_WaitRetryAfterOrBackoff(self.retry),
+            retry=retry_if_exception_type(RetryableSourceError),
+            before_sleep=self._log_retry,
+            reraise=True,
+        )
+        return retrying(self._attempt, method, path, params, data, json_body, query)
+
+    def _log_retry(self, state: RetryCallState) -> None:
+        exc = state.outcome.exception() if state.outcome else None
+        wait = state.next_action.sleep if state.next_action else 0.0
+        log.warning("%s: attempt %d failed (%s); retrying in %.1fs", self.source_name,
+                    state.attempt_number, exc, wait)
+
+    def _attempt(self, method: str, path: str, params: Mapping[str, Any],
+                 data: Mapping[str, str] | None, json_body: Mapping[str, Any] | None,
+                 query: Mapping[str, Any] | None) -> tuple[Any, FetchedResponse]:
+        url = f"{self.base_url}{path}"
+        self.throttle.wait()
+        self.attempts += 1
+        started = time.monotonic()
+        try:
+            response = self.session.request(method, url, data=data, json=json_body,
+                                            params=query, timeout=self.timeout)
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise RetryableSourceError(
+                f"{self.source_name}: {type(exc).__name__} calling {url}") from exc
+        if response.status_code in RETRYABLE_STATUS:
+            raise RetryableSourceError(
+                f"{self.source_name}: HTTP {response.status_code} from {url}",
+                retry_after=parse_retry_after(response.headers.get("Retry-After")),
+            )
+        if response.status_code >= 400:
+            raise SourceHTTPError(
+                f"{self.source_name}: HTTP {response.status_code} from {url} "
+                f"(not retried): {response.text[:200]!r}",
+                status=response.status_code,
+            )
+        fetched = FetchedResponse(
+            method=method, url=url, params=dict(params), status=response.status_code,
+            fetched_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            body=response.content, content_type=response.headers.get("Content-Type"),
+            elapsed_ms=int((time.monotonic() - started) * 1000),
+        )
+        if self.on_response is not None:
+            self.on_response(fetched)
+        return fetched.json(), fetched

@@ -1,0 +1,179 @@
+"""Client for the national public-service portal (Cổng Dịch vụ công quốc gia, DVCQG).
+
+Two API generations (see shared/domain/SOURCES.md §1):
+- `LegacyGatewayClient`: `POST {base}/jsp/rest.jsp`, form field `params` = a JSON object
+  `{"type": "ref", "service": ..., ...}`; answers JSON arrays (or `{"TOTAL", "ROW"}`).
+- `ReportingApiClient`: `POST {base}/api/v1/reporting/evaluation/<group>`, JSON body,
+  envelope `{"code": "OK", "data": {...}}`, paged by `currentPage` / `pageSize`.
+
+Both work without Airflow; `plugins.hooks.NationalPortalHook` builds them from a Connection.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sources.errors import SourceResponseError
+from sources.http import FetchedResponse, HttpSource, RetryPolicy
+from sources.paging import Page, collect_pages
+from transforms.periods import Month
+
+LEGACY_PATH = "/jsp/rest.jsp"
+REPORTING_PATH = "/api/v1/reporting/evaluation/{group}"
+METRIC_GROUPS = ("transparency", "dossier-digitized", "handling-satisfaction")
+
+
+@dataclass(frozen=True)
+class NationalPortalConfig:
+    """Where and how to reach the portal. Secrets (token) never appear in logs or raw zone."""
+
+    base_url: str
+    token: str | None = None
+    rate_per_second: float = 1.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_attempts: int = 5
+    initial_wait: float = 1.0
+    max_wait: float = 60.0
+    page_size: int = 1000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> NationalPortalConfig:
+        """Read `REFORMSTATS_NATIONAL_PORTAL_*` variables (URL required, TOKEN optional)."""
+        env = os.environ if environ is None else environ
+        url = env.get("REFORMSTATS_NATIONAL_PORTAL_URL")
+        if not url:
+            raise KeyError("set REFORMSTATS_NATIONAL_PORTAL_URL (or the Airflow Connection "
+                           "'national_portal') to the portal's base URL")
+        return cls(
+            base_url=url,
+            token=env.get("REFORMSTATS_NATIONAL_PORTAL_TOKEN") or None,
+            rate_per_second=float(env.get("REFORMSTATS_NATIONAL_PORTAL_RATE", "1.0")),
+            read_timeout=float(env.get("REFORMSTATS_NATIONAL_PORTAL_TIMEOUT", "30")),
+        )
+
+    def http(self, on_response: Callable[[FetchedResponse], None] | None = None) -> HttpSource:
+        headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
+        return HttpSource(
+            self.base_url,
+            source_name="national_portal",
+            timeout=(self.connect_timeout, self.read_timeout),
+            rate_per_second=self.rate_per_second,
+            retry=RetryPolicy(max_attempts=self.max_attempts, initial_wait=self.initial_wait,
+                              max_wait=self.max_wait),
+            headers=headers,
+            on_response=on_response,
+        )
+
+
+def _legacy_records(payload: Any, service: str) -> tuple[list[dict[str, Any]], int | None]:
+    """A legacy answer is a bare array, or `{"TOTAL": n, "ROW": [...]}`; records may also
+    carry `TOTAL` (a windowed count) — return (records, total or None)."""
+    total: int | None = None
+    if isinstance(payload, dict) and "ROW" in payload:
+        rows, total = payload["ROW"], payload.get("TOTAL")
+    else:
+        rows = payload
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise SourceResponseError(
+            f"legacy gateway {service}: expected an array of records, got "
+            f"{type(rows).__name__}")
+    if total is None and rows and "TOTAL" in rows[0]:
+        total = rows[0]["TOTAL"]
+    try:
+        return rows, (int(total) if total not in (None, "") else None)
+    except (TypeError, ValueError) as exc:
+        raise SourceResponseError(f"legacy gateway {service}: TOTAL {total!r}") from exc
+
+
+class LegacyGatewayClient:
+    """`jsp/rest.jsp` services of the legacy gateway (up to early 2026)."""
+
+    def __init__(self, http: HttpSource, page_size: int = 1000) -> None:
+        self.http = http
+        self.page_size = page_size
+
+    def call(self, service: str, **parameters: Any) -> tuple[Any, FetchedResponse]:
+        params = {"type": "ref", "service": service, **parameters}
+        return self.http.request_json(
+            "POST", LEGACY_PATH, params=params,
+            data={"params": json.dumps(params, ensure_ascii=False)})
+
+    def report_766(self, month: Month, tinh_id: str = "0", *, loaidonvi: int = 1,
+                   loaichitieu: int = 0) -> list[dict[str, Any]]:
+        """766 scores for a month: all provinces (`tinh_id="0"`) or one province's
+        departments and communes. Pages until complete; de-duplicates by `ID`."""
+        service = "report_tinh_766_service"
+
+        def fetch(page_index: int) -> Page:
+            payload, _ = self.call(
+                service, p_nam=str(month.year), p_6thang=0, p_quy=0, p_thang=month.month,
+                p_tinh_id=str(tinh_id), p_loaidonvi=loaidonvi, loaichitieu=loaichitieu,
+                pageIndex=page_index, pageSize=self.page_size, p_default=0)
+            records, total = _legacy_records(payload, service)
+            return Page(records, total)
+
+        records, _ = collect_pages(
+            fetch, key=lambda r: r.get("ID"), page_size=self.page_size,
+            what=f"{service} {month} tinh={tinh_id}")
+        return records
+
+    def monthly_sum(self, month: Month, tinh_id: str, linhvuc: str = "") -> dict[str, Any]:
+        """A province's monthly dossier counters: the service answers one record."""
+        service = "report_by_month_sum_service"
+        payload, _ = self.call(service, p_nam=str(month.year), p_thang=str(month.month),
+                               p_tinh_id=str(tinh_id), p_huyen_id="", p_linhvuc=linhvuc)
+        records, _ = _legacy_records(payload, service)
+        if len(records) != 1:
+            raise SourceResponseError(
+                f"{service} {month} tinh={tinh_id}: expected one record, got {len(records)}")
+        return records[0]
+
+
+class ReportingApiClient:
+    """The reporting API (2026 on): evaluation groups with paged `evaluation[]`."""
+
+    def __init__(self, http: HttpSource, page_size: int = 200) -> None:
+        self.http = http
+        self.page_size = page_size
+
+    def _post(self, group: str, body: dict[str, Any]) -> dict[str, Any]:
+        payload, _ = self.http.request_json(
+            "POST", REPORTING_PATH.format(group=group), params=body, json_body=body)
+        if not isinstance(payload, dict) or payload.get("code") != "OK":
+            code = payload.get("code") if isinstance(payload, dict) else type(payload).__name__
+            message = payload.get("message") if isinstance(payload, dict) else None
+            raise SourceResponseError(f"reporting API {group}: code {code!r} ({message})")
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            raise SourceResponseError(f"reporting API {group}: 'data' is not an object")
+        return data
+
+    def evaluation(self, group: str, month: Month,
+                   root_department_id: str | None = None) -> list[dict[str, Any]]:
+        """`evaluation[]` of a group for a month, all pages. Without a root department the
+        national list of provinces is asked for (`departmentType: ADMINISTRATIVE_UNIT`)."""
+        def fetch(page: int) -> Page:
+            body: dict[str, Any] = {"timeType": "month", "year": month.year,
+                                    "month": month.month, "currentPage": page,
+                                    "pageSize": self.page_size}
+            if root_department_id:
+                body["rootDepartmentId"] = root_department_id
+            else:
+                body["departmentType"] = "ADMINISTRATIVE_UNIT"
+            data = self._post(group, body)
+            items = data.get("evaluation")
+            if not isinstance(items, list):
+                raise SourceResponseError(f"reporting API {group}: no evaluation[] list")
+            pagination = data.get("pagination") or {}
+            total = pagination.get("totalItems")
+            return Page(items, int(total) if total is not None else None)
+
+        records, _ = collect_pages(
+            fetch, key=lambda r: r.get("departmentId"), page_size=self.page_size,
+            what=f"reporting {group} {month} root={root_department_id or 'national'}")
+        return records

@@ -1,0 +1,159 @@
+"""The raw zone: what each source sent, byte for byte, never overwritten.
+
+Layout (one folder per fetch, so a re-fetch adds a version beside the old one):
+
+    {root}/{source}/{dataset}/month=YYYY-MM/fetch={fetch_id}/
+        responses/000001.body        the bytes as received
+        responses/000001.meta.json   method, url, params, status, fetched_at, sha256, ...
+        records.parquet              the parsed records (one JSON text per record + lineage)
+        _manifest.json               written last: status, counts, response hashes
+
+A fetch without `_manifest.json` (or with status other than "complete") was interrupted
+and is never picked up by the next step.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from sources.http import FetchedResponse
+from transforms.periods import Month
+
+MANIFEST = "_manifest.json"
+RECORDS = "records.parquet"
+
+
+def new_fetch_id(now: dt.datetime | None = None) -> str:
+    """Sortable and unique: UTC time to the microsecond plus a random suffix."""
+    now = now or dt.datetime.now(dt.UTC)
+    return f"{now:%Y%m%dT%H%M%S%fZ}-{secrets.token_hex(3)}"
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+@dataclass(frozen=True)
+class FetchRef:
+    """What XCom carries between tasks: a pointer into the raw zone, never the data."""
+
+    source: str
+    dataset: str
+    month: str
+    fetch_id: str
+    path: str
+
+    def to_dict(self) -> dict[str, str]:
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> FetchRef:
+        return cls(**data)
+
+
+class FetchWriter:
+    """Writes one fetch: call `record_response` for every answer, then `finish`."""
+
+    def __init__(self, folder: Path, ref: FetchRef) -> None:
+        self.folder = folder
+        self.ref = ref
+        self.responses: list[dict[str, Any]] = []
+        (folder / "responses").mkdir(parents=True, exist_ok=False)
+
+    def record_response(self, response: FetchedResponse) -> None:
+        number = len(self.responses) + 1
+        stem = self.folder / "responses" / f"{number:06d}"
+        _atomic_write(stem.with_suffix(".body"), response.body)
+        meta = {
+            "number": number, "method": response.method, "url": response.url,
+            "params": response.params, "status": response.status,
+            "fetched_at": response.fetched_at, "sha256": response.sha256,
+            "bytes": len(response.body), "content_type": response.content_type,
+            "elapsed_ms": response.elapsed_ms,
+        }
+        _atomic_write(stem.with_suffix(".meta.json"),
+                      json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
+        self.responses.append(meta)
+
+    def write_records(self, records: Iterable[tuple[str | None, dict[str, Any]]]) -> int:
+        """Store parsed records as (request_key, record) pairs; returns how many."""
+        keys, texts = [], []
+        for request_key, record in records:
+            keys.append(request_key)
+            texts.append(json.dumps(record, ensure_ascii=False, sort_keys=True))
+        table = pa.table({
+            "record_index": pa.array(range(len(texts)), pa.int64()),
+            "request_key": pa.array(keys, pa.string()),
+            "record_json": pa.array(texts, pa.string()),
+        })
+        pq.write_table(table, self.folder / RECORDS)
+        return len(texts)
+
+    def finish(self, status: str, **summary: Any) -> dict[str, Any]:
+        manifest = {
+            **self.ref.to_dict(), "status": status,
+            "finished_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            "responses": len(self.responses),
+            "bytes": sum(r["bytes"] for r in self.responses),
+            "sha256": [r["sha256"] for r in self.responses],
+            **summary,
+        }
+        _atomic_write(self.folder / MANIFEST,
+                      json.dumps(manifest, ensure_ascii=False, indent=1).encode("utf-8"))
+        return manifest
+
+
+class RawZone:
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+
+    def month_folder(self, source: str, dataset: str, month: Month) -> Path:
+        return self.root / source / dataset / f"month={month}"
+
+    def new_fetch(self, source: str, dataset: str, month: Month) -> FetchWriter:
+        fetch_id = new_fetch_id()
+        folder = self.month_folder(source, dataset, month) / f"fetch={fetch_id}"
+        ref = FetchRef(source, dataset, str(month), fetch_id, str(folder))
+        return FetchWriter(folder, ref)
+
+    def fetches(self, source: str, dataset: str, month: Month) -> list[Path]:
+        """Every fetch folder of a partition, oldest first."""
+        folder = self.month_folder(source, dataset, month)
+        return sorted(folder.glob("fetch=*")) if folder.exists() else []
+
+    def latest_complete(self, source: str, dataset: str, month: Month) -> FetchRef | None:
+        for folder in reversed(self.fetches(source, dataset, month)):
+            manifest = read_manifest(folder)
+            if manifest and manifest.get("status") == "complete":
+                return FetchRef(source, dataset, str(month), manifest["fetch_id"], str(folder))
+        return None
+
+
+def read_manifest(folder: Path | str) -> dict[str, Any] | None:
+    path = Path(folder) / MANIFEST
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def read_records(ref: FetchRef) -> list[tuple[str | None, dict[str, Any]]]:
+    """The parsed records of a fetch as (request_key, record), in their original order."""
+    table = pq.read_table(Path(ref.path) / RECORDS)
+    keys = table.column("request_key").to_pylist()
+    texts = table.column("record_json").to_pylist()
+    return [(key, json.loads(text)) for key, text in zip(keys, texts, strict=True)]

@@ -1,0 +1,74 @@
+"""Shared fixtures: a real simulator on 127.0.0.1, temporary settings, real databases.
+
+PostgreSQL tests use the server at 127.0.0.1:5432 (database `test`, user `postgres`). When
+it is unreachable they are skipped with a message — except when CI=true, where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+
+from pipeline.settings import PROJECT_ROOT, Settings
+from simulator import FaultPlan, PortalSimulator
+from sources.national_portal import NationalPortalConfig
+
+PG_BASE_URL = os.environ.get("REFORMSTATS_TEST_PG_URL",
+                             "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+
+
+@pytest.fixture
+def simulator() -> Iterator[callable]:
+    """Factory: simulator(faults={...}, **plan options) -> a started PortalSimulator."""
+    started: list[PortalSimulator] = []
+
+    def start(faults: dict[str, int] | None = None, seed: int = 766,
+              **options: float) -> PortalSimulator:
+        sim = PortalSimulator(seed=seed, faults=FaultPlan(dict(faults or {}), **options))
+        started.append(sim.start())
+        return sim
+
+    yield start
+    for sim in started:
+        sim.stop()
+
+
+def fast_config(url: str, **overrides: object) -> NationalPortalConfig:
+    """Client settings for tests: quick backoff and throttle, short timeouts."""
+    options = {"rate_per_second": 200.0, "read_timeout": 5.0, "initial_wait": 0.05,
+               "max_wait": 0.2, "max_attempts": 4, **overrides}
+    return NationalPortalConfig(base_url=url, **options)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(config_dir=PROJECT_ROOT / "config", data_dir=tmp_path / "data",
+                    warehouse_url=f"duckdb:///{tmp_path / 'data' / 'warehouse.duckdb'}")
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
+    engine = sa.create_engine(PG_BASE_URL)
+    try:
+        with engine.connect():
+            pass
+    except sa.exc.OperationalError as exc:
+        engine.dispose()
+        message = f"PostgreSQL not reachable at {PG_BASE_URL}: {exc.orig}"
+        if IN_CI:
+            pytest.fail(f"{message} (CI=true: PostgreSQL tests must run)")
+        pytest.skip(message)
+    schema = f"t_{uuid.uuid4().hex[:10]}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
+    yield f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+    engine.dispose()

@@ -1,0 +1,51 @@
+"""Every DAG file imports cleanly, cheaply, and without touching connections."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pipeline.airflow_env import DAGS_DIR, airflow_environment
+from pipeline.national_portal import DATASETS
+
+PROBE = Path(__file__).with_name("_dag_parse_probe.py")
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict:
+    home = tmp_path_factory.mktemp("airflow_home")
+    env = {**os.environ, **airflow_environment(home)}
+    out = subprocess.run([sys.executable, str(PROBE), str(DAGS_DIR)], env=env, check=True,
+                         capture_output=True, text=True, timeout=300)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def test_every_dag_file_imports_without_errors(parsed: dict) -> None:
+    assert parsed["import_errors"] == {}
+    assert len(parsed["dags"]) == len(list(DAGS_DIR.glob("*.py")))
+
+
+def test_parsing_imports_nothing_heavy_and_reads_no_connection(parsed: dict) -> None:
+    assert parsed["heavy_loaded"] == []
+    assert parsed["connection_reads"] == []
+
+
+def test_monthly_dags_use_real_intervals_and_explicit_catchup(parsed: dict) -> None:
+    assert parsed["timetable"]["national_portal_monthly"] == "CronDataIntervalTimetable"
+    assert parsed["catchup"]["national_portal_monthly"] is False
+
+
+def test_national_portal_dag_wires_extract_validate_load(parsed: dict) -> None:
+    assert parsed["tasks"]["national_portal_monthly"] == [
+        "extract", "load", "partition", "refresh_units", "validate"]
+
+
+def test_dag_dataset_list_matches_the_pipeline() -> None:
+    source = (DAGS_DIR / "national_portal_monthly.py").read_text(encoding="utf-8")
+    for dataset in DATASETS:
+        assert f'"{dataset}"' in source

@@ -1,0 +1,136 @@
+"""The national-portal client against the simulator over real HTTP, in every fault mode."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from sources.errors import IncompleteFetchError, RetryableSourceError, SourceHTTPError
+from sources.http import FetchedResponse
+from sources.national_portal import LegacyGatewayClient, ReportingApiClient
+from sources.paging import Page, collect_pages
+from tests.conftest import fast_config
+from transforms.periods import Month
+
+MONTH = Month(2025, 10)
+PROVINCE_766_ID = "900001"  # H97 in config/units/source_ids.csv
+
+
+def served(sim) -> int:
+    """How many data requests the simulator received."""
+    return len(requests.get(f"{sim.url}/__sim/requests", timeout=5).json())
+
+
+def legacy(sim, **overrides) -> LegacyGatewayClient:
+    config = fast_config(sim.url, **overrides)
+    return LegacyGatewayClient(config.http(), page_size=config.page_size)
+
+
+def test_clean_run_returns_all_provinces_with_their_ids(simulator) -> None:
+    sim = simulator()
+    records = legacy(sim).report_766(MONTH)
+    assert sorted(r["MA_COQUAN"] for r in records) == ["H97", "H98", "H99"]
+    assert served(sim) == 1
+
+
+def test_429_is_retried_after_the_servers_retry_after(simulator) -> None:
+    sim = simulator({"rate_limit": 2}, retry_after=0.3)
+    client = legacy(sim)
+    started = time.monotonic()
+    records = client.report_766(MONTH)
+    elapsed = time.monotonic() - started
+    assert len(records) == 3
+    assert client.http.attempts == 3 == served(sim)
+    assert elapsed >= 0.6  # waited Retry-After twice, not the 0.05 s backoff
+
+
+def test_500_and_503_are_retried_with_backoff(simulator) -> None:
+    sim = simulator({"server_error": 2})
+    client = legacy(sim)
+    assert len(client.report_766(MONTH)) == 3
+    assert client.http.attempts == 3
+    assert sim.faults.fired == {"server_error": 2}
+
+
+def test_retries_are_bounded_and_the_last_error_is_raised(simulator) -> None:
+    sim = simulator({"server_error": 50})
+    client = legacy(sim, max_attempts=3)
+    with pytest.raises(RetryableSourceError, match="HTTP 50[03]"):
+        client.report_766(MONTH)
+    assert served(sim) == 3
+
+
+def test_slow_answer_past_the_timeout_is_retried(simulator) -> None:
+    sim = simulator({"slow": 1}, slow_seconds=1.5)
+    client = legacy(sim, read_timeout=0.4)
+    assert len(client.report_766(MONTH)) == 3
+    assert client.http.attempts == 2
+
+
+def test_malformed_json_is_retried_and_its_bytes_still_kept(simulator) -> None:
+    sim = simulator({"malformed_json": 1})
+    kept: list[FetchedResponse] = []
+    config = fast_config(sim.url)
+    client = LegacyGatewayClient(config.http(on_response=kept.append))
+    assert len(client.report_766(MONTH)) == 3
+    assert len(kept) == 2
+    with pytest.raises(RetryableSourceError, match="unreadable JSON"):
+        kept[0].json()
+
+
+def test_non_retryable_4xx_fails_at_once_with_a_clear_error(simulator) -> None:
+    sim = simulator({"bad_request": 1})
+    client = legacy(sim)
+    with pytest.raises(SourceHTTPError, match="HTTP 400.*not retried") as info:
+        client.report_766(MONTH)
+    assert info.value.status == 400
+    assert served(sim) == 1
+
+
+def test_repeated_page_is_asked_again_and_no_record_is_duplicated(simulator) -> None:
+    sim = simulator({"repeat_page": 1})
+    client = legacy(sim, page_size=7)
+    records = client.report_766(MONTH, PROVINCE_766_ID)
+    ids = [r["ID"] for r in records]
+    assert len(ids) == len(set(ids)) == int(records[0]["TOTAL"]) == 30
+    assert client.http.attempts == 6  # 5 pages of 7 + the repeated one asked again
+    assert sim.faults.fired == {"repeat_page": 1}
+
+
+def test_reporting_api_pages_until_total_items(simulator) -> None:
+    sim = simulator({"repeat_page": 1})
+    config = fast_config(sim.url)
+    client = ReportingApiClient(config.http(), page_size=8)
+    root = "09deecf3-b17d-5eca-9daf-bca387acaf68"  # H97
+    items = client.evaluation("service-results", Month(2026, 3), root)
+    assert len({i["departmentId"] for i in items}) == len(items) == 30
+    assert {i["childGroup"] for i in items} == {"AGENCY", "COMMUNE"}
+
+
+def test_paging_raises_when_records_are_missing_against_the_total() -> None:
+    pages = {1: Page([{"ID": "1"}, {"ID": "2"}], total=5), 2: Page([{"ID": "3"}], total=5)}
+    with pytest.raises(IncompleteFetchError, match="collected 3 distinct records"):
+        collect_pages(pages.__getitem__, key=lambda r: r["ID"], page_size=2, what="test")
+
+
+def test_throttle_spaces_requests_at_the_configured_rate(simulator) -> None:
+    sim = simulator()
+    client = legacy(sim, rate_per_second=5.0)
+    for _ in range(4):
+        client.monthly_sum(MONTH, "11397")
+    times = [r["t"] for r in requests.get(f"{sim.url}/__sim/requests", timeout=5).json()]
+    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    assert len(gaps) == 3
+    assert min(gaps) >= 0.2 - 0.02  # 5 requests/s; allow the server's clock a little slack
+
+
+def test_token_travels_in_header_and_never_in_recorded_params(simulator) -> None:
+    sim = simulator()
+    kept: list[FetchedResponse] = []
+    config = fast_config(sim.url, token="s3cr3t-token")
+    client = LegacyGatewayClient(config.http(on_response=kept.append))
+    client.report_766(MONTH)
+    assert client.http.session.headers["Authorization"] == "Bearer s3cr3t-token"
+    assert "s3cr3t" not in repr(kept[0].params) + kept[0].url

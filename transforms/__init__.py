@@ -1,0 +1,1 @@
+"""Pure transformations: raw payloads -> conformed frames. Never imports Airflow."""

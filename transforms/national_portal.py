@@ -1,0 +1,215 @@
+"""Normalise national-portal (Cổng DVCQG) payloads into conformed frames.
+
+Two datasets:
+- `portal_score`: the 766 service-quality scores per unit and month, from the legacy
+  gateway's `report_tinh_766_service` or the reporting API's `service-results` group.
+- `portal_monthly_counters`: a province's monthly dossier counters from the legacy
+  gateway's `report_by_month_sum_service`.
+
+Every function here is pure: records in, a pandas DataFrame out. Values that cannot be read
+do not raise; they are reported in the `parse_errors` column so the validation step can
+quarantine that row with its reason and keep the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+import pandas as pd
+
+from transforms.coerce import CoercionError, to_count, to_id, to_number, to_text
+from transforms.periods import Month
+from transforms.units import UnitRegistry
+
+# 766 components: portal code -> (English name, Vietnamese name, maximum points).
+COMPONENTS: dict[str, tuple[str, str, float]] = {
+    "CKMB": ("publicity", "Công khai, minh bạch", 18.0),
+    "TDGQ": ("progress", "Tiến độ, kết quả giải quyết", 20.0),
+    "CLGQ": ("online_services", "Dịch vụ trực tuyến", 12.0),
+    "TTTT": ("online_payment", "Thanh toán trực tuyến", 10.0),
+    "MDHL": ("satisfaction", "Mức độ hài lòng", 18.0),
+    "MDSH": ("digitisation", "Mức độ số hóa hồ sơ", 22.0),
+}
+COMPONENT_COLUMNS = [code.lower() for code in COMPONENTS]
+
+LEVEL_BY_LOAI_COQUAN = {"1": "province", "2": "department", "3": "commune"}
+LEVEL_BY_CHILD_GROUP = {"AGENCY": "department", "COMMUNE": "commune"}
+
+PORTAL_SCORE_COLUMNS = [
+    "unit_code", "period_id", "source_api", "source_unit_id", "published_unit_code",
+    "unit_name", "unit_level", *COMPONENT_COLUMNS, "total_score", "published_rank",
+    "record_index", "parse_errors",
+]
+
+# report_by_month_sum_service: portal field -> warehouse column (counts only; rates below).
+MONTHLY_COUNT_FIELDS: dict[str, str] = {
+    "HS_TOTAL": "dossiers_handled",
+    "DB_TOTAL": "dossiers_synced",
+    "HTN_TRUCTIEP_TOTAL": "received_in_person",
+    "HTN_BUUCHINH_TOTAL": "received_postal",
+    "HTN_TRUCTUYEN_TOTAL": "received_online",
+    "HTN_TRUCTUYEN_KHONGCHUAN_TOTAL": "received_online_nonstandard",
+    "HTDH_TOTAL": "results_returned_on_time",
+    "HTQH_TOTAL": "results_returned_late",
+    "DXLTH_TOTAL": "processed_on_time",
+    "DXLQH_TOTAL": "processed_late",
+    "GDTTQG_TOTAL": "payments_online_national",
+    "GDTT_TOTAL": "payments_online_total",
+    "NTTQG_TOTAL": "petitions_received",
+    "NTTDXLTH_TOTAL": "petitions_on_time",
+    "NTTDXLQH_TOTAL": "petitions_late",
+    "TNKTCS_TOTAL": "tnktcs_total",
+    "TNTK_TOTAL": "tntk_total",
+}
+# Published rates (percent), kept beside the counts to cross-check; never summed.
+MONTHLY_RATE_FIELDS: dict[str, str] = {
+    "TILE": "published_on_time_pct",
+    "TILE_DB": "published_sync_pct",
+    "GDTTDP": "published_local_payment_pct",
+    "GDTTQG": "published_national_payment_pct",
+}
+MONTHLY_COUNTER_COLUMNS = [
+    "unit_code", "period_id", "source_api", "source_unit_id",
+    *MONTHLY_COUNT_FIELDS.values(), *MONTHLY_RATE_FIELDS.values(),
+    "record_index", "parse_errors",
+]
+
+
+class _Row:
+    """Collects one output row and the problems met while reading it."""
+
+    def __init__(self) -> None:
+        self.values: dict[str, Any] = {}
+        self.errors: list[str] = []
+
+    def read(self, column: str, record: Mapping[str, Any], field: str,
+             reader: Callable[[Any], Any]) -> None:
+        try:
+            self.values[column] = reader(record.get(field))
+        except CoercionError as exc:
+            self.values[column] = None
+            self.errors.append(f"{field}: {exc}")
+
+    def finish(self, index: int) -> dict[str, Any]:
+        self.values["record_index"] = index
+        self.values["parse_errors"] = "; ".join(self.errors) or None
+        return self.values
+
+
+def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame(rows, columns=columns)
+    for column in columns:
+        if column in {"period_id", "record_index"}:
+            frame[column] = frame[column].astype("int64")
+        elif column.endswith("_rank") or column in MONTHLY_COUNT_FIELDS.values():
+            frame[column] = pd.to_numeric(frame[column]).astype("Int64")
+        elif column in COMPONENT_COLUMNS or column == "total_score" or column.endswith("_pct"):
+            frame[column] = pd.to_numeric(frame[column]).astype("float64")
+    return frame
+
+
+def legacy_766_scores(records: Iterable[Mapping[str, Any]], month: Month,
+                      units: UnitRegistry) -> pd.DataFrame:
+    """Rows of `report_tinh_766_service` -> portal_score frame.
+
+    The unit is identified by the record's `ID` through the `legacy_766` crosswalk scheme;
+    the published `MA_COQUAN` is kept for reference only.
+    """
+    rows = []
+    for index, record in enumerate(records):
+        row = _Row()
+        row.read("source_unit_id", record, "ID", to_id)
+        row.read("published_unit_code", record, "MA_COQUAN", to_text)
+        row.read("unit_name", record, "TEN_COQUAN", to_text)
+        level = to_id(record.get("LOAI_COQUAN"))
+        row.values["unit_level"] = LEVEL_BY_LOAI_COQUAN.get(level or "")
+        for code in COMPONENTS:
+            row.read(code.lower(), record, code, to_number)
+        row.read("total_score", record, "TONG_SCORE", to_number)
+        row.read("published_rank", record, "ROW_STT", to_number)
+        row.values["unit_code"] = units.lookup(
+            "legacy_766", row.values["source_unit_id"], month.first_day)
+        row.values["period_id"] = month.period_id
+        row.values["source_api"] = "legacy_gateway"
+        rows.append(row.finish(index))
+    return _frame(rows, PORTAL_SCORE_COLUMNS)
+
+
+def reporting_766_scores(evaluations: Iterable[Mapping[str, Any]], month: Month,
+                         units: UnitRegistry) -> pd.DataFrame:
+    """`evaluation[]` items of the reporting API's `service-results` -> portal_score frame.
+
+    Provinces come from the national list (no `childGroup`); departments and communes from
+    a province's list. The unit is identified by `departmentId` (UUID) via the crosswalk.
+    """
+    rows = []
+    for index, item in enumerate(evaluations):
+        row = _Row()
+        row.read("source_unit_id", item, "departmentId", to_id)
+        row.read("published_unit_code", item, "departmentCode", to_text)
+        row.read("unit_name", item, "departmentName", to_text)
+        child_group = item.get("childGroup")
+        row.values["unit_level"] = LEVEL_BY_CHILD_GROUP.get(child_group or "", "province")
+        scores = item.get("groupScores")
+        if not isinstance(scores, Mapping):
+            row.errors.append("groupScores: missing or not an object")
+            scores = {}
+        for code in COMPONENTS:
+            row.read(code.lower(), scores, code, to_number)
+        row.read("total_score", item, "totalScore", to_number)
+        row.values["published_rank"] = None
+        row.values["unit_code"] = units.lookup(
+            "reporting", row.values["source_unit_id"], month.first_day)
+        row.values["period_id"] = month.period_id
+        row.values["source_api"] = "reporting_api"
+        rows.append(row.finish(index))
+    return _frame(rows, PORTAL_SCORE_COLUMNS)
+
+
+def legacy_monthly_counters(records: Iterable[tuple[str, Mapping[str, Any]]], month: Month,
+                            units: UnitRegistry) -> pd.DataFrame:
+    """(p_tinh_id, record) pairs of `report_by_month_sum_service` -> counters frame.
+
+    The service answers one record per province request and does not name the unit in the
+    record, so the caller passes the `p_tinh_id` it asked for (scheme `legacy_tinh`).
+    """
+    rows = []
+    for index, (tinh_id, record) in enumerate(records):
+        row = _Row()
+        row.values["source_unit_id"] = to_id(tinh_id)
+        for field, column in MONTHLY_COUNT_FIELDS.items():
+            row.read(column, record, field, to_count)
+        for field, column in MONTHLY_RATE_FIELDS.items():
+            row.read(column, record, field, to_number)
+        row.values["unit_code"] = units.lookup("legacy_tinh", row.values["source_unit_id"],
+                                               month.first_day)
+        row.values["period_id"] = month.period_id
+        row.values["source_api"] = "legacy_gateway"
+        rows.append(row.finish(index))
+    return _frame(rows, MONTHLY_COUNTER_COLUMNS)
+
+
+def add_check_columns(dataset: str, frame: pd.DataFrame) -> pd.DataFrame:
+    """Derived columns the expectation suites check row by row (pure; returns a copy).
+
+    - portal_score: `component_sum_gap` = total − sum of the six components (should be 0
+      within rounding; NULL when a component is missing, which another check catches).
+    - portal_monthly_counters: `channel_balance_gap` = handled − sum of intake channels;
+      `sync_excess` = synced − handled.
+    """
+    out = frame.copy()
+    if dataset == "portal_score":
+        components = out[COMPONENT_COLUMNS].astype("float64")
+        total = out["total_score"].astype("float64")
+        gap = total - components.sum(axis=1, skipna=False)
+        out["component_sum_gap"] = gap.round(4)
+    elif dataset == "portal_monthly_counters":
+        channels = out[["received_in_person", "received_postal", "received_online",
+                        "received_online_nonstandard"]].astype("float64")
+        handled = out["dossiers_handled"].astype("float64")
+        out["channel_balance_gap"] = handled - channels.sum(axis=1, skipna=False)
+        out["sync_excess"] = out["dossiers_synced"].astype("float64") - handled
+    else:
+        raise ValueError(f"unknown dataset {dataset!r}")
+    return out

@@ -1,0 +1,114 @@
+"""Administrative units (đơn vị hành chính) and the crosswalk of source IDs to our unit codes.
+
+Our unit key is the portal agency code (mã cơ quan, e.g. `H97` a province, `H97.101` a
+commune). Sources identify units by their own IDs — numeric on the legacy gateway (and
+different per service), UUIDs on the reporting API — so every ID goes through
+`source_ids.csv`, with validity dates, and is never trusted across services.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+LEVELS = ("province", "department", "commune", "district")
+
+
+@dataclass(frozen=True)
+class Unit:
+    unit_code: str
+    name_vi: str
+    level: str
+    parent_code: str | None
+    stat_code: str | None
+    valid_from: dt.date
+    valid_to: dt.date | None
+
+
+@dataclass(frozen=True)
+class SourceId:
+    scheme: str
+    source_id: str
+    unit_code: str
+    valid_from: dt.date
+    valid_to: dt.date | None
+
+
+def _date(text: str) -> dt.date | None:
+    return dt.date.fromisoformat(text) if text.strip() else None
+
+
+def _valid(on: dt.date, start: dt.date, end: dt.date | None) -> bool:
+    return start <= on and (end is None or on < end)
+
+
+class UnitRegistry:
+    """Units and source-ID crosswalk read from a folder of CSV files (config as data)."""
+
+    def __init__(self, units: list[Unit], source_ids: list[SourceId]) -> None:
+        self.units = units
+        self.source_ids = source_ids
+        self._by_source: dict[tuple[str, str], list[SourceId]] = {}
+        for sid in source_ids:
+            self._by_source.setdefault((sid.scheme, sid.source_id), []).append(sid)
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> UnitRegistry:
+        with open(folder / "units.csv", encoding="utf-8", newline="") as handle:
+            units = [
+                Unit(
+                    unit_code=row["unit_code"],
+                    name_vi=row["name_vi"],
+                    level=row["level"],
+                    parent_code=row["parent_code"] or None,
+                    stat_code=row["stat_code"] or None,
+                    valid_from=dt.date.fromisoformat(row["valid_from"]),
+                    valid_to=_date(row["valid_to"]),
+                )
+                for row in csv.DictReader(handle)
+            ]
+        with open(folder / "source_ids.csv", encoding="utf-8", newline="") as handle:
+            source_ids = [
+                SourceId(
+                    scheme=row["scheme"],
+                    source_id=row["source_id"],
+                    unit_code=row["unit_code"],
+                    valid_from=dt.date.fromisoformat(row["valid_from"]),
+                    valid_to=_date(row["valid_to"]),
+                )
+                for row in csv.DictReader(handle)
+            ]
+        bad = [u.unit_code for u in units if u.level not in LEVELS]
+        if bad:
+            raise ValueError(f"units.csv: unknown level for {bad[:5]}")
+        return cls(units, source_ids)
+
+    def lookup(self, scheme: str, source_id: str | None, on: dt.date) -> str | None:
+        """Our unit code for a source's ID on a date, or None when the crosswalk has none."""
+        if source_id is None:
+            return None
+        for sid in self._by_source.get((scheme, source_id), []):
+            if _valid(on, sid.valid_from, sid.valid_to):
+                return sid.unit_code
+        return None
+
+    def source_id(self, scheme: str, unit_code: str, on: dt.date) -> str:
+        """The source's ID for one of our units (to build a request); KeyError if unmapped."""
+        for sid in self.source_ids:
+            if (sid.scheme == scheme and sid.unit_code == unit_code
+                    and _valid(on, sid.valid_from, sid.valid_to)):
+                return sid.source_id
+        raise KeyError(f"no {scheme} ID for unit {unit_code} on {on}")
+
+    def provinces(self, on: dt.date) -> list[Unit]:
+        return [u for u in self.units
+                if u.level == "province" and _valid(on, u.valid_from, u.valid_to)]
+
+    def children(self, parent_code: str, on: dt.date) -> list[Unit]:
+        return [u for u in self.units
+                if u.parent_code == parent_code and _valid(on, u.valid_from, u.valid_to)]
+
+    def known_codes(self, on: dt.date) -> list[str]:
+        return sorted(u.unit_code for u in self.units if _valid(on, u.valid_from, u.valid_to))

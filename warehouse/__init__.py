@@ -1,0 +1,1 @@
+"""The warehouse: one SQLAlchemy Core schema for DuckDB (embedded) and PostgreSQL."""

@@ -1,0 +1,169 @@
+"""Warehouse schema (SQLAlchemy Core), identical on DuckDB and PostgreSQL.
+
+Table and column names are the analysts' contract: see docs/data_dictionary.md, and change
+both together. Facts keep numerators and denominators (counts), never only rates.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from transforms.national_portal import COMPONENT_COLUMNS, MONTHLY_COUNT_FIELDS, MONTHLY_RATE_FIELDS
+
+metadata = sa.MetaData()
+
+
+def _lineage() -> list[sa.Column]:
+    """Columns every fact row carries to say where it came from."""
+    return [
+        sa.Column("source_api", sa.String(32), nullable=False,
+                  comment="legacy_gateway | reporting_api"),
+        sa.Column("source_unit_id", sa.String(64), comment="the unit's ID in that source"),
+        sa.Column("fetch_id", sa.String(64), nullable=False,
+                  comment="raw-zone fetch the row was parsed from"),
+        sa.Column("run_id", sa.String(250), nullable=False, comment="Airflow run that loaded it"),
+        sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+    ]
+
+
+dim_unit = sa.Table(
+    "dim_unit", metadata,
+    sa.Column("unit_code", sa.String(32), primary_key=True,
+              comment="portal agency code (mã cơ quan), e.g. H97 or H97.101"),
+    sa.Column("valid_from", sa.Date, primary_key=True),
+    sa.Column("valid_to", sa.Date, comment="exclusive; NULL while current"),
+    sa.Column("name_vi", sa.String(255), nullable=False),
+    sa.Column("level", sa.String(16), nullable=False,
+              comment="province | department | commune | district"),
+    sa.Column("parent_code", sa.String(32)),
+    sa.Column("stat_code", sa.String(8), comment="statistical code (mã thống kê)"),
+    sa.Column("is_current", sa.Boolean, nullable=False),
+    comment="Administrative units and agencies, SCD2 by validity dates",
+)
+
+unit_source_id = sa.Table(
+    "unit_source_id", metadata,
+    sa.Column("scheme", sa.String(32), primary_key=True,
+              comment="legacy_766 | legacy_tinh | reporting | ..."),
+    sa.Column("source_id", sa.String(64), primary_key=True),
+    sa.Column("valid_from", sa.Date, primary_key=True),
+    sa.Column("valid_to", sa.Date),
+    sa.Column("unit_code", sa.String(32), nullable=False),
+    comment="Crosswalk from each source's unit IDs to unit_code",
+)
+
+dim_period = sa.Table(
+    "dim_period", metadata,
+    sa.Column("period_id", sa.Integer, primary_key=True, autoincrement=False, comment="YYYYMM"),
+    sa.Column("year", sa.SmallInteger, nullable=False),
+    sa.Column("half", sa.SmallInteger, nullable=False),
+    sa.Column("quarter", sa.SmallInteger, nullable=False),
+    sa.Column("month", sa.SmallInteger, nullable=False),
+    sa.Column("first_day", sa.Date, nullable=False),
+    sa.Column("last_day", sa.Date, nullable=False),
+    comment="Calendar months 2019-01 .. 2035-12",
+)
+
+fact_portal_score = sa.Table(
+    "fact_portal_score", metadata,
+    sa.Column("unit_code", sa.String(32), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True),
+    sa.Column("unit_level", sa.String(16)),
+    sa.Column("published_unit_code", sa.String(32)),
+    sa.Column("unit_name", sa.String(255), comment="name as published (NFC)"),
+    *[sa.Column(c, sa.Numeric(6, 2)) for c in COMPONENT_COLUMNS],
+    sa.Column("total_score", sa.Numeric(6, 2), comment="TONG_SCORE / totalScore as published"),
+    sa.Column("published_rank", sa.Integer, comment="ROW_STT within the list it came from"),
+    *_lineage(),
+    comment="Decision 766 service-quality scores per unit and month, as published",
+)
+
+fact_portal_monthly_counters = sa.Table(
+    "fact_portal_monthly_counters", metadata,
+    sa.Column("unit_code", sa.String(32), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True),
+    *[sa.Column(c, sa.BigInteger) for c in MONTHLY_COUNT_FIELDS.values()],
+    *[sa.Column(c, sa.Numeric(5, 1)) for c in MONTHLY_RATE_FIELDS.values()],
+    *_lineage(),
+    comment="Province monthly dossier counters from report_by_month_sum_service",
+)
+
+quarantine_row = sa.Table(
+    "quarantine_row", metadata,
+    sa.Column("dataset", sa.String(64), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True),
+    sa.Column("fetch_id", sa.String(64), primary_key=True),
+    sa.Column("record_index", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("unit_code", sa.String(32)),
+    sa.Column("source_unit_id", sa.String(64)),
+    sa.Column("reasons", sa.Text, nullable=False, comment="failed checks, '; '-separated"),
+    sa.Column("row_json", sa.Text, nullable=False, comment="the normalised row as JSON"),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("quarantined_at", sa.DateTime(timezone=True), nullable=False),
+    comment="Rows that failed a critical check; the latest run of a partition replaces it",
+)
+
+dq_result = sa.Table(
+    "dq_result", metadata,
+    sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("dataset", sa.String(64), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True),
+    sa.Column("check_name", sa.String(255), primary_key=True),
+    sa.Column("fetch_id", sa.String(64), nullable=False),
+    sa.Column("column_name", sa.String(128)),
+    sa.Column("severity", sa.String(16), nullable=False, comment="critical | warning"),
+    sa.Column("success", sa.Boolean, nullable=False),
+    sa.Column("element_count", sa.Integer),
+    sa.Column("unexpected_count", sa.Integer),
+    sa.Column("details", sa.Text),
+    sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+    comment="Outcome of every data-quality check of every run",
+)
+
+load_audit = sa.Table(
+    "load_audit", metadata,
+    sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("source", sa.String(64), primary_key=True),
+    sa.Column("dataset", sa.String(64), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True),
+    sa.Column("fetch_id", sa.String(64), nullable=False),
+    sa.Column("rows_in", sa.Integer, nullable=False),
+    sa.Column("rows_loaded", sa.Integer, nullable=False),
+    sa.Column("rows_quarantined", sa.Integer, nullable=False),
+    sa.Column("raw_sha256", sa.String(64), nullable=False,
+              comment="sha256 over the fetch's response hashes, in order"),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+    comment="One row per partition load: what came in, what was loaded or quarantined",
+)
+
+FACT_TABLES = {
+    "portal_score": fact_portal_score,
+    "portal_monthly_counters": fact_portal_monthly_counters,
+}
+
+VIEWS = {
+    "v_portal_score": """
+        SELECT f.period_id, p.year, p.month, f.unit_code, u.name_vi AS unit_name_vi,
+               u.level AS unit_level, u.parent_code AS province_code,
+               f.ckmb, f.tdgq, f.clgq, f.tttt, f.mdhl, f.mdsh, f.total_score,
+               RANK() OVER (PARTITION BY f.period_id, u.parent_code, u.level
+                            ORDER BY f.total_score DESC) AS rank_in_province_level,
+               f.source_api, f.fetch_id
+        FROM fact_portal_score f
+        JOIN dim_period p ON p.period_id = f.period_id
+        LEFT JOIN dim_unit u ON u.unit_code = f.unit_code AND u.valid_from <= p.last_day
+             AND (u.valid_to IS NULL OR u.valid_to > p.first_day)
+    """,
+    "v_portal_monthly_counters": """
+        SELECT f.*, u.name_vi AS unit_name_vi,
+               f.received_online * 1.0 / NULLIF(f.dossiers_handled, 0) AS online_intake_share,
+               f.processed_on_time * 1.0
+                   / NULLIF(f.processed_on_time + f.processed_late, 0) AS on_time_share
+        FROM fact_portal_monthly_counters f
+        JOIN dim_period p ON p.period_id = f.period_id
+        LEFT JOIN dim_unit u ON u.unit_code = f.unit_code AND u.valid_from <= p.last_day
+             AND (u.valid_to IS NULL OR u.valid_to > p.first_day)
+    """,
+}
