@@ -10,7 +10,7 @@ from airflow.sdk import BaseHook
 reads: list[str] = []
 
 
-def _refuse(cls, conn_id):  # noqa: ANN001, ANN202
+def _refuse(cls: type, conn_id: str) -> None:
     reads.append(conn_id)
     raise RuntimeError(f"connection {conn_id} read at parse time")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 
 import pytest
@@ -57,7 +58,7 @@ def test_500_and_503_are_retried_with_backoff(simulator) -> None:
 def test_retries_are_bounded_and_the_last_error_is_raised(simulator) -> None:
     sim = simulator({"server_error": 50})
     client = legacy(sim, max_attempts=3)
-    with pytest.raises(RetryableSourceError, match="HTTP 50[03]"):
+    with pytest.raises(RetryableSourceError, match=r"HTTP 50[03]"):
         client.report_766(MONTH)
     assert served(sim) == 3
 
@@ -83,7 +84,7 @@ def test_malformed_json_is_retried_and_its_bytes_still_kept(simulator) -> None:
 def test_non_retryable_4xx_fails_at_once_with_a_clear_error(simulator) -> None:
     sim = simulator({"bad_request": 1})
     client = legacy(sim)
-    with pytest.raises(SourceHTTPError, match="HTTP 400.*not retried") as info:
+    with pytest.raises(SourceHTTPError, match=r"HTTP 400.*not retried") as info:
         client.report_766(MONTH)
     assert info.value.status == 400
     assert served(sim) == 1
@@ -121,7 +122,7 @@ def test_throttle_spaces_requests_at_the_configured_rate(simulator) -> None:
     for _ in range(4):
         client.monthly_sum(MONTH, "11397")
     times = [r["t"] for r in requests.get(f"{sim.url}/__sim/requests", timeout=5).json()]
-    gaps = [b - a for a, b in zip(times, times[1:], strict=False)]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(gaps) == 3
     assert min(gaps) >= 0.2 - 0.02  # 5 requests/s; allow the server's clock a little slack
 
