@@ -130,6 +130,5 @@ def validate_frame(frame: pd.DataFrame, dataset: str,
             if not rows and config.type.startswith("expect_table"):
                 rows = tuple(range(len(frame)))
             for position in rows:
-                report.row_reasons.setdefault(position, []).append(
-                    f"{name}: {meta.get('notes', 'failed')}")
+                report.row_reasons.setdefault(position, []).append(meta.get("notes") or name)
     return report

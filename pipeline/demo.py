@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import warnings
 from pathlib import Path
 
 from rich.console import Console
@@ -21,6 +22,8 @@ DEMO_FAULTS = ('{"rate_limit": 1, "server_error": 2, "repeat_page": 1, "missing_
 def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULTS,
              console: Console | None = None) -> Path:
     console = console or Console()
+    # Airflow's API-server imports warn about a test client the demo never uses.
+    warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     data_dir = data_dir.resolve()
     warehouse = data_dir / "warehouse.duckdb"
     months = month_range(first, last)
