@@ -154,7 +154,7 @@ VIEWS = {
         FROM fact_portal_score f
         JOIN dim_period p ON p.period_id = f.period_id
         LEFT JOIN dim_unit u ON u.unit_code = f.unit_code AND u.valid_from <= p.last_day
-             AND (u.valid_to IS NULL OR u.valid_to > p.first_day)
+             AND (u.valid_to IS NULL OR u.valid_to > p.last_day)
     """,
     "v_portal_monthly_counters": """
         SELECT f.*, u.name_vi AS unit_name_vi,
@@ -164,6 +164,6 @@ VIEWS = {
         FROM fact_portal_monthly_counters f
         JOIN dim_period p ON p.period_id = f.period_id
         LEFT JOIN dim_unit u ON u.unit_code = f.unit_code AND u.valid_from <= p.last_day
-             AND (u.valid_to IS NULL OR u.valid_to > p.first_day)
+             AND (u.valid_to IS NULL OR u.valid_to > p.last_day)
     """,
 }
