@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -61,7 +62,14 @@ def airflow_standalone(
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **airflow_environment(home)}
     env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "INFO"
-    os.execvpe("airflow", ["airflow", "standalone"], env)
+    if not (env.get("AIRFLOW_CONN_NATIONAL_PORTAL") or env.get("REFORMSTATS_NATIONAL_PORTAL_URL")):
+        env["REFORMSTATS_NATIONAL_PORTAL_URL"] = "http://127.0.0.1:8765"
+        typer.echo("national_portal: no Connection set; using the simulator of "
+                   "`make simulator` at http://127.0.0.1:8765")
+    venv_bin = str(Path(sys.executable).parent)  # standalone spawns `airflow ...` by PATH
+    env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
+    airflow = str(Path(sys.executable).with_name("airflow"))  # the one in this virtualenv
+    os.execve(airflow, [airflow, "standalone"], env)
 
 
 if __name__ == "__main__":

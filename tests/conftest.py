@@ -7,6 +7,7 @@ it is unreachable they are skipped with a message — except when CI=true, where
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,10 @@ import sqlalchemy as sa
 from pipeline.settings import PROJECT_ROOT, Settings
 from simulator import FaultPlan, PortalSimulator
 from sources.national_portal import NationalPortalConfig
+
+# Airflow (imported by plugins.*) must never touch ~/airflow or load examples from tests.
+os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="reformstats-airflow-"))
+os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
 
 PG_BASE_URL = os.environ.get("REFORMSTATS_TEST_PG_URL",
                              "postgresql+psycopg://postgres@127.0.0.1:5432/test")

@@ -1,0 +1,75 @@
+"""Airflow-facing adapters: the portal hook reads its Connection; the ops notifier
+delivers a secret-free alert to a real webhook on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+
+import pytest
+
+from plugins.hooks import NationalPortalHook
+from plugins.notifiers import notify_ops, ops_message
+
+
+def test_hook_builds_client_config_from_connection(monkeypatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_NATIONAL_PORTAL", json.dumps({
+        "conn_type": "http", "host": "http://127.0.0.1:9", "password": "tok-123",
+        "extra": {"rate_per_second": 0.5, "page_size": 50}}))
+    config = NationalPortalHook().get_config()
+    assert (config.base_url, config.token) == ("http://127.0.0.1:9", "tok-123")
+    assert (config.rate_per_second, config.page_size) == (0.5, 50)
+
+
+def test_hook_falls_back_to_environment_without_a_connection(monkeypatch) -> None:
+    monkeypatch.delenv("AIRFLOW_CONN_NATIONAL_PORTAL", raising=False)
+    monkeypatch.setenv("REFORMSTATS_NATIONAL_PORTAL_URL", "http://127.0.0.1:10")
+    assert NationalPortalHook().get_config().base_url == "http://127.0.0.1:10"
+
+
+def failure_context() -> dict:
+    ti = SimpleNamespace(dag_id="national_portal_monthly", task_id="extract", map_index=1,
+                         try_number=2)
+    return {"task_instance": ti, "run_id": "scheduled__2025-11-01",
+            "exception": RuntimeError("HTTP 503 from http://portal/jsp/rest.jsp\ntrace...")}
+
+
+def test_ops_message_names_the_task_and_keeps_one_line_of_error() -> None:
+    message = ops_message(failure_context())
+    assert message["dag_id"] == "national_portal_monthly"
+    assert message["task_id"] == "extract" and message["map_index"] == 1
+    assert message["error"] == "RuntimeError: HTTP 503 from http://portal/jsp/rest.jsp"
+
+
+@pytest.fixture
+def webhook():
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append(json.loads(body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_notify_ops_posts_the_alert_to_the_configured_webhook(webhook, monkeypatch) -> None:
+    url, received = webhook
+    monkeypatch.setenv("REFORMSTATS_OPS_WEBHOOK_URL", url)
+    notify_ops(failure_context())
+    assert len(received) == 1
+    assert received[0]["task_id"] == "extract"
+    assert set(received[0]) == {"kind", "dag_id", "task_id", "map_index", "run_id",
+                                "try_number", "partition_start", "error"}
