@@ -11,6 +11,9 @@ HTTP faults act on the next requests, data faults on the next data answers:
 - `bad_values`: one record gets an impossible value (a component above its max and a
   total that no longer adds up; or a negative count and a rate above 100).
 - `unknown_unit`: one record's unit ID is replaced by one no crosswalk knows.
+- `expire_token`: the one-stop system revokes every token it issued (next call: 401).
+- `stats_mismatch`: an aggregated statistics answer (one-stop) misstates one agency's
+  received count, so it no longer agrees with the dossier export.
 """
 
 from __future__ import annotations
@@ -21,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 HTTP_FAULTS = ("rate_limit", "server_error", "slow", "malformed_json", "bad_request")
-DATA_FAULTS = ("repeat_page", "missing_field", "bad_values", "unknown_unit")
+DATA_FAULTS = ("repeat_page", "missing_field", "bad_values", "unknown_unit", "expire_token",
+               "stats_mismatch")
 
 
 @dataclass

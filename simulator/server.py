@@ -4,6 +4,8 @@ Routes (shapes of shared/domain/SOURCES.md §1):
 - `POST /jsp/rest.jsp` — legacy gateway; form field `params` (JSON) names the `service`.
 - `POST /api/v1/reporting/evaluation/<group>` — reporting API (`service-results`,
   `dossier-digitized`).
+- `/onestop/<province code>/...` — that province's one-stop system (simulator/onestop_api.py):
+  OAuth2 token, iGate-style and OpenCPS-style statistics, paged dossier export.
 - `GET /__sim/health`, `GET /__sim/requests` (request log), `POST /__sim/faults` (set plan).
 """
 
@@ -21,24 +23,32 @@ from typing import Any
 from simulator.errors import ApiError
 from simulator.faults import FaultPlan
 from simulator.legacy import LegacyGateway
+from simulator.onestop_api import OneStopApi
+from simulator.onestop_world import OneStopWorld, load_procedures
 from simulator.reporting import ReportingApi
 from simulator.world import NationalPortalWorld
 from transforms.units import UnitRegistry
 
 DEFAULT_UNITS = Path(__file__).resolve().parents[1] / "config" / "units"
+DEFAULT_PROCEDURES = DEFAULT_UNITS.parent / "procedures.csv"
 
 
 class PortalSimulator:
     """Start with `with PortalSimulator(port=0) as sim:`; `sim.url` is the base URL."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int = 766,
-                 faults: FaultPlan | None = None, units_dir: Path = DEFAULT_UNITS) -> None:
+                 faults: FaultPlan | None = None, units_dir: Path = DEFAULT_UNITS,
+                 procedures_file: Path = DEFAULT_PROCEDURES,
+                 dossiers_per_unit: float = 40.0) -> None:
         if host not in {"127.0.0.1", "localhost", "::1"}:
             raise ValueError("the simulator only listens on loopback")
         self.world = NationalPortalWorld(UnitRegistry.from_folder(units_dir), seed=seed)
         self.faults = faults or FaultPlan()
         self.legacy = LegacyGateway(self.world, self)
         self.reporting = ReportingApi(self.world, self)
+        self.onestop = OneStopApi(
+            OneStopWorld(self.world.registry, load_procedures(procedures_file), seed=seed,
+                         dossiers_per_unit=dossiers_per_unit), self)
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
@@ -105,7 +115,7 @@ class PortalSimulator:
                     with sim._lock:
                         self._json(200, list(sim.requests))
                 else:
-                    self._json(404, {"error": f"no route GET {self.path}"})
+                    self._serve("GET", b"")
 
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
@@ -114,7 +124,11 @@ class PortalSimulator:
                     sim.faults = FaultPlan.parse(raw.decode() or None)
                     self._json(200, {"faults": sim.faults.counts})
                     return
-                sim.log_request({"t": time.monotonic(), "path": self.path})
+                self._serve("POST", raw)
+
+            def _serve(self, method: str, raw: bytes) -> None:
+                """Apply the fault plan, then answer from the route."""
+                sim.log_request({"t": time.monotonic(), "path": self.path, "method": method})
                 fault = sim.faults.next_http_fault()
                 if fault == "rate_limit":
                     retry_after = sim.faults.retry_after
@@ -134,9 +148,10 @@ class PortalSimulator:
                 if fault == "slow":
                     time.sleep(sim.faults.slow_seconds)
                 try:
-                    payload = self._route(raw)
+                    payload = self._route(method, raw)
                 except ApiError as exc:
-                    self._json(exc.status, {"error": str(exc)})
+                    body = json.dumps({"error": str(exc)}).encode("utf-8")
+                    self._send(exc.status, body, headers=exc.headers)
                     return
                 body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
                 if fault == "malformed_json":
@@ -145,8 +160,12 @@ class PortalSimulator:
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self._send(200, body)
 
-            def _route(self, raw: bytes) -> Any:
-                if self.path == "/jsp/rest.jsp":
+            def _route(self, method: str, raw: bytes) -> Any:
+                url = urllib.parse.urlsplit(self.path)
+                if url.path.startswith("/onestop/"):
+                    query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
+                    return sim.onestop.handle(method, url.path, query, dict(self.headers), raw)
+                if method == "POST" and self.path == "/jsp/rest.jsp":
                     form = urllib.parse.parse_qs(raw.decode("utf-8"))
                     if "params" not in form:
                         raise ApiError(400, "missing form field 'params'")
@@ -156,12 +175,12 @@ class PortalSimulator:
                         raise ApiError(400, f"params is not JSON: {exc}") from exc
                     return sim.legacy.handle(params)
                 prefix = "/api/v1/reporting/evaluation/"
-                if self.path.startswith(prefix):
+                if method == "POST" and self.path.startswith(prefix):
                     try:
                         body = json.loads(raw or b"{}")
                     except json.JSONDecodeError as exc:
                         raise ApiError(400, f"body is not JSON: {exc}") from exc
                     return sim.reporting.handle(self.path[len(prefix):], body)
-                raise ApiError(404, f"no route POST {self.path}")
+                raise ApiError(404, f"no route {method} {self.path}")
 
         return Handler

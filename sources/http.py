@@ -6,6 +6,7 @@
 - Retries (tenacity): 429, 5xx, timeouts, connection errors and unreadable bodies are
   retried with exponential backoff and jitter, honouring `Retry-After` (capped), up to
   `max_attempts`. Any other 4xx fails at once with a clear error.
+- A 401 with renewable credentials (OAuth2 client credentials) drops the token and retries.
 - Every 2xx answer is handed, byte for byte, to an optional `on_response` callback (the
   raw zone) before it is parsed, so even a body we cannot read is kept.
 """
@@ -139,6 +140,7 @@ class HttpSource:
         headers: Mapping[str, str] | None = None,
         on_response: Callable[[FetchedResponse], None] | None = None,
         session: requests.Session | None = None,
+        auth: requests.auth.AuthBase | None = None,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.source_name = source_name
@@ -146,6 +148,7 @@ class HttpSource:
         self.throttle = Throttle(rate_per_second)
         self.retry = retry or RetryPolicy()
         self.on_response = on_response
+        self.auth = auth
         self.session = session or requests.Session()
         self.session.headers.update({"Accept": "application/json",
                                      "User-Agent": "reformstats/0.1 (+reform office pipeline)"})
@@ -186,10 +189,15 @@ class HttpSource:
         started = time.monotonic()
         try:
             response = self.session.request(method, url, data=data, json=json_body,
-                                            params=query, timeout=self.timeout)
+                                            params=query, timeout=self.timeout, auth=self.auth)
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise RetryableSourceError(
                 f"{self.source_name}: {type(exc).__name__} calling {url}") from exc
+        if response.status_code == 401 and hasattr(self.auth, "invalidate"):
+            # The token expired or was revoked mid-run: drop it; the retry fetches a new one.
+            self.auth.invalidate()
+            raise RetryableSourceError(f"{self.source_name}: HTTP 401 from {url}; token "
+                                       "renewed", retry_after=0.0)
         if response.status_code in RETRYABLE_STATUS:
             raise RetryableSourceError(
                 f"{self.source_name}: HTTP {response.status_code} from {url}",

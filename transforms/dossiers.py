@@ -61,6 +61,7 @@ DOSSIER_SCHEMA = pa.schema([
     ("fee_bearing", pa.bool_()),           # the procedure has a fee or charge
     ("paid_online", pa.bool_()),
     ("synced_to_portal", pa.bool_()),      # synchronised to the national portal
+    ("parse_errors", pa.string()),         # values the source sent that could not be read
 ])
 
 COUNTER_COLUMNS = [

@@ -1,0 +1,278 @@
+"""A province's one-stop system over HTTP, under `/onestop/<province code>/`:
+
+- `POST oauth2/token` — OpenID Connect client credentials (form `grant_type`,
+  `client_id`, `client_secret`); tokens expire after `token_ttl` seconds.
+- `GET pa/dossier-statistic/--statistic-agency?from-date&to-date[&agency-id]` — iGate-style
+  counts per agency; `GET pa/dossier-statistic/--digitization?...` — digitisation counts.
+- `GET o/rest/v2/statistics/dossiers?month&year` — OpenCPS-style records per agency and
+  domain (lĩnh vực).
+- `GET pa/dossier/--export?from-date&to-date&page&size` — every dossier with activity in
+  the month, Spring-style pages (`content`, `totalElements`, `totalPages`, `number`).
+
+Aggregates are computed from the same dossiers the export pages (they agree unless the
+`stats_mismatch` fault is on). Every call but the token one needs a valid bearer token.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+import threading
+import time
+import unicodedata
+import urllib.parse
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+
+from simulator.errors import ApiError
+from simulator.onestop_world import OneStopWorld
+from transforms.dossiers import DOSSIER_SCHEMA, monthly_counters
+from transforms.periods import VN_TZ, Month
+
+if TYPE_CHECKING:
+    from simulator.server import PortalSimulator
+
+DEFAULT_CLIENT = ("reformstats", "sim-secret")
+
+
+def domain_code(field_vi: str) -> str:
+    ascii_text = unicodedata.normalize("NFKD", field_vi.replace("Đ", "D").replace("đ", "d"))
+    letters = "".join(c for c in ascii_text if c.isalnum())
+    return letters.upper()[:16]
+
+
+def _local_iso(value: dt.datetime | None) -> str | None:
+    return value.astimezone(VN_TZ).isoformat(timespec="seconds") if value else None
+
+
+class OneStopApi:
+    def __init__(self, world: OneStopWorld, sim: PortalSimulator,
+                 client: tuple[str, str] = DEFAULT_CLIENT, token_ttl: float = 300.0) -> None:
+        self.world = world
+        self.sim = sim
+        self.client = client
+        self.token_ttl = token_ttl
+        self.tokens: dict[str, float] = {}
+        self.tokens_issued = 0
+        self._lock = threading.Lock()
+        self._cache: dict[tuple[str, Month], tuple[pa.Table, list[dict[str, Any]]]] = {}
+        self._units = {u.unit_code: u for u in world.registry.units}
+        self._provinces = {u.unit_code for u in world.registry.units if u.level == "province"}
+        self._procedures = {p.code: p for p in world.procedures}
+
+    # -- routing -------------------------------------------------------------------------
+    def handle(self, method: str, path: str, query: dict[str, str], headers: dict[str, str],
+               raw: bytes) -> Any:
+        parts = path.split("/", 3)  # ['', 'onestop', '<province>', 'rest']
+        if len(parts) < 4:
+            raise ApiError(404, f"no route {path}")
+        province, route = parts[2], parts[3]
+        if province not in self._provinces:
+            raise ApiError(404, f"no one-stop system for province {province!r}")
+        if method == "POST" and route == "oauth2/token":
+            return self._token(raw)
+        self._authorise(headers)
+        if method != "GET":
+            raise ApiError(405, f"{method} not allowed on {route}")
+        if route == "pa/dossier-statistic/--statistic-agency":
+            return self._igate_agency(province, query)
+        if route == "pa/dossier-statistic/--digitization":
+            return self._igate_digitization(province, query)
+        if route == "o/rest/v2/statistics/dossiers":
+            return self._opencps(province, query)
+        if route == "pa/dossier/--export":
+            return self._export(province, query)
+        raise ApiError(404, f"no route GET {route}")
+
+    # -- auth ----------------------------------------------------------------------------
+    def _token(self, raw: bytes) -> dict[str, Any]:
+        form = {k: v[-1] for k, v in urllib.parse.parse_qs(raw.decode("utf-8")).items()}
+        if form.get("grant_type") != "client_credentials":
+            raise ApiError(400, "unsupported_grant_type")
+        if (form.get("client_id"), form.get("client_secret")) != self.client:
+            raise ApiError(401, "invalid_client")
+        token = secrets.token_urlsafe(24)
+        with self._lock:
+            self.tokens[token] = time.monotonic() + self.token_ttl
+            self.tokens_issued += 1
+        return {"access_token": token, "token_type": "Bearer",
+                "expires_in": int(self.token_ttl), "scope": "statistics export"}
+
+    def _authorise(self, headers: dict[str, str]) -> None:
+        auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
+        token = auth.removeprefix("Bearer ").strip()
+        if self.sim.faults.take("expire_token"):
+            with self._lock:
+                self.tokens.clear()
+        with self._lock:
+            expiry = self.tokens.get(token)
+        if expiry is None or expiry < time.monotonic():
+            raise ApiError(401, "invalid_token",
+                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+
+    # -- data ----------------------------------------------------------------------------
+    def _month(self, query: dict[str, str]) -> Month:
+        try:
+            start = dt.datetime.fromisoformat(query["from-date"]).astimezone(VN_TZ)
+            end = dt.datetime.fromisoformat(query["to-date"]).astimezone(VN_TZ)
+        except (KeyError, ValueError) as exc:
+            raise ApiError(400, f"from-date and to-date (ISO 8601) are required: {exc}"
+                           ) from exc
+        month = Month(start.year, start.month)
+        if start != dt.datetime.combine(month.first_day, dt.time(), VN_TZ) or \
+                end.date() != month.last_day:
+            raise ApiError(400, "this system reports whole calendar months only")
+        return month
+
+    def month_data(self, province: str, month: Month) -> tuple[pa.Table, list[dict[str, Any]]]:
+        """(export table, counters per unit and procedure), cached per province and month."""
+        key = (province, month)
+        with self._lock:
+            if key in self._cache:
+                return self._cache[key]
+        export = self.world.export(province, month)
+        minimal = pa.table({
+            "dossier_key": export["dossier_id"], "source_unit_id": export["agency_id"],
+            "unit_code": export["agency_code"],
+            **{f.name: export[f.name] for f in DOSSIER_SCHEMA
+               if f.name not in {"dossier_key", "source_unit_id", "unit_code", "parse_errors"}},
+            "parse_errors": pa.nulls(export.num_rows, pa.string()),
+        }).cast(DOSSIER_SCHEMA)
+        counters = monthly_counters(minimal, month).to_pylist()
+        with self._lock:
+            self._cache[key] = (export, counters)
+        return export, counters
+
+    def _per_agency(self, province: str, month: Month) -> dict[str, dict[str, int]]:
+        _, counters = self.month_data(province, month)
+        totals: dict[str, dict[str, int]] = {}
+        for row in counters:
+            bucket = totals.setdefault(row["unit_code"], {})
+            for key, value in row.items():
+                if isinstance(value, int) and key != "period_id":
+                    bucket[key] = bucket.get(key, 0) + value
+        return totals
+
+    def _agency(self, code: str, month: Month) -> dict[str, str]:
+        unit = self._units[code]
+        return {"id": self.world.agency_id(unit, month), "code": code, "name": unit.name_vi}
+
+    def _igate_agency(self, province: str, query: dict[str, str]) -> dict[str, Any]:
+        month = self._month(query)
+        items = []
+        for code, c in sorted(self._per_agency(province, month).items()):
+            agency = self._agency(code, month)
+            if query.get("agency-id") and query["agency-id"] != agency["id"]:
+                continue
+            items.append({"agency": agency, "received": c["received_total"],
+                          "receivedOnline": c["received_online"],
+                          "receivedDirect": c["received_in_person"] + c["received_postal"],
+                          "resolved": c["resolved_total"],
+                          "resolvedOverdue": c["resolved_late"]})
+        if items and self.sim.faults.take("stats_mismatch"):
+            items[0]["received"] += 3
+        return {"content": items, "totalElements": len(items)}
+
+    def _igate_digitization(self, province: str, query: dict[str, str]) -> dict[str, Any]:
+        month = self._month(query)
+        items = [{"agency": self._agency(code, month), "totalReceiver": c["received_total"],
+                  "totalReceiverHavingFile": c["received_inputs_digitised"],
+                  "totalComplete": c["resolved_total"],
+                  "totalCompleteHavingFile": c["resolved_result_digitised"]}
+                 for code, c in sorted(self._per_agency(province, month).items())]
+        return {"content": items, "totalElements": len(items)}
+
+    def _opencps(self, province: str, query: dict[str, str]) -> dict[str, Any]:
+        try:
+            month = Month(int(query["year"]), int(query["month"]))
+        except (KeyError, ValueError) as exc:
+            raise ApiError(400, f"month and year are required: {exc}") from exc
+        _, counters = self.month_data(province, month)
+        procedures = self._procedures
+        grouped: dict[tuple[str, str], dict[str, int]] = {}
+        for row in counters:
+            proc = procedures[row["procedure_code"]]
+            key = (row["unit_code"], proc.field_vi)
+            bucket = grouped.setdefault(key, {"online3": 0, "online4": 0})
+            for name, value in row.items():
+                if isinstance(value, int) and name != "period_id":
+                    bucket[name] = bucket.get(name, 0) + value
+            level = "online4" if proc.full_online else "online3"
+            bucket[level] += row["received_online"]
+        data = []
+        for (code, field_vi), c in sorted(grouped.items()):
+            unit = self._units[code]
+            release = c["resolved_total"]
+            data.append({
+                "month": month.month, "year": month.year, "govAgencyCode": code,
+                "govAgencyName": unit.name_vi, "domainCode": domain_code(field_vi),
+                "domainName": field_vi,
+                "totalCount": c["carried_over"] + c["received_total"],
+                "processCount": c["received_total"], "remainingCount": c["carried_over"],
+                "receivedCount": c["received_total"], "onlineCount": c["received_online"],
+                "onegateCount": c["received_in_person"], "viaPostalCount": c["received_postal"],
+                "releaseCount": release, "betimesCount": c["resolved_early"],
+                "ontimeCount": c["resolved_on_time"], "overtimeCount": c["resolved_late"],
+                "processingCount": c["in_progress_on_time"] + c["in_progress_overdue"],
+                "undueCount": c["in_progress_on_time"],
+                "overdueCount": c["in_progress_overdue"],
+                "dossierOnline3Count": c["online3"], "dossierOnline4Count": c["online4"],
+                "ontimePercentage": round(100 * (c["resolved_early"] + c["resolved_on_time"])
+                                          / release) if release else None,
+            })
+        if data and self.sim.faults.take("stats_mismatch"):
+            data[0]["receivedCount"] += 3
+        return {"total": len(data), "data": data}
+
+    def _export(self, province: str, query: dict[str, str]) -> dict[str, Any]:
+        month = self._month(query)
+        try:
+            page, size = int(query.get("page", 0)), int(query.get("size", 500))
+        except ValueError as exc:
+            raise ApiError(400, f"page and size must be integers: {exc}") from exc
+        if page < 0 or not 1 <= size <= 5000:
+            raise ApiError(400, "page >= 0 and 1 <= size <= 5000")
+        export, _ = self.month_data(province, month)
+        total = export.num_rows
+        if page > 0 and self.sim.faults.take("repeat_page"):
+            page = 0
+        rows = export.slice(page * size, size).to_pylist()
+        content = [self._render(r, month) for r in rows]
+        return {"content": content, "totalElements": total,
+                "totalPages": -(-total // size), "number": page, "size": size}
+
+    def _render(self, r: dict[str, Any], month: Month) -> dict[str, Any]:
+        unit = self._units.get(r["agency_code"])
+        unit_name = unit.name_vi if unit else ""
+        procs = self._procedures
+        status = ("RETURNED" if r["returned_at"] else "WITHDRAWN" if r["withdrawn_at"]
+                  else "RESOLVED" if r["finished_at"] else "PAUSED" if r["paused_at"]
+                  else "PROCESSING")
+        return {
+            "id": hashlib.md5(r["dossier_id"].encode()).hexdigest()[:24],
+            "code": r["dossier_id"],
+            "agency": {"id": r["agency_id"], "code": r["agency_code"], "name": unit_name},
+            "procedure": {"code": r["procedure_code"],
+                          "name": procs[r["procedure_code"]].name_vi},
+            "applyMethod": {"id": r["intake_channel"]},
+            "acceptedDate": _local_iso(r["received_at"]),
+            "appointmentDate": r["promised_date"].isoformat() if r["promised_date"] else None,
+            "completedDate": _local_iso(r["finished_at"]),
+            "refusedDate": _local_iso(r["returned_at"]),
+            "withdrawnDate": _local_iso(r["withdrawn_at"]),
+            "pausedDate": _local_iso(r["paused_at"]),
+            "resultReturnedDate": _local_iso(r["result_returned_at"]),
+            "resultReceivingMethod": ({"id": r["result_channel"]}
+                                      if r["result_channel"] else None),
+            "additionalRequestCount": r["additional_requests"],
+            "additionalDays": r["supplement_days"],
+            "digitizedInput": r["inputs_digitised"], "digitizedResult": r["result_digitised"],
+            "electronicResult": r["e_result"], "feeRequired": r["fee_bearing"],
+            "paidOnline": r["paid_online"], "syncedToNationalPortal": r["synced_to_portal"],
+            "status": status,
+            "applicant": {"fullname": r["applicant_name"],
+                          "identityNumber": r["applicant_id_number"],
+                          "phone": r["applicant_phone"], "address": r["applicant_address"]},
+        }

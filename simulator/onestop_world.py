@@ -1,0 +1,208 @@
+"""The simulated provincial one-stop system (một cửa điện tử): dossiers, deterministically.
+
+Each (unit, month of intake) gets a batch of dossiers generated with numpy from a seed, so
+any month can be regenerated on any machine. Dossiers carry what a real export carries,
+citizen name, ID number, phone and address included (the pipeline must drop them), and
+behave realistically: most resolved early or on time, some late, some still open across
+month ends, some paused, returned or withdrawn; requests for additional documents; intake
+in person, online or by public postal service; postal returns; digitised inputs and
+results; online payment of fee-bearing procedures.
+
+Volume is `dossiers_per_unit` (mean per unit and month): ~1,400 gives a realistic province
+(~40,000 a month); the demo uses a few dozen.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from transforms.periods import VN_TZ, Month
+from transforms.units import Unit, UnitRegistry
+
+LOOKBACK_MONTHS = 4  # dossiers stay open at most this long in the simulated world
+
+FAMILY = np.array(["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ",
+                   "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"])
+MIDDLE = np.array(["Văn", "Thị", "Hữu", "Đức", "Minh", "Ngọc", "Thanh", "Quốc", "Thu", "Gia"])
+GIVEN = np.array(["An", "Bình", "Chi", "Dũng", "Giang", "Hà", "Hải", "Hạnh", "Hoa", "Hùng",
+                  "Hương", "Khánh", "Lan", "Linh", "Long", "Mai", "Nam", "Nga", "Phúc",
+                  "Quang", "Sơn", "Tâm", "Thảo", "Trang", "Tuấn", "Vy", "Yến"])
+STREETS = np.array(["Lê Lợi", "Trần Hưng Đạo", "Nguyễn Trãi", "Hai Bà Trưng", "Quang Trung",
+                    "Lý Thường Kiệt", "Điện Biên Phủ", "Hùng Vương"])
+
+
+@dataclass(frozen=True)
+class Procedure:
+    code: str
+    name_vi: str
+    field_vi: str
+    level: str
+    processing_days: int
+    fee_bearing: bool
+    full_online: bool
+
+
+def load_procedures(path: Path) -> list[Procedure]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return [Procedure(code=r["procedure_code"], name_vi=r["name_vi"], field_vi=r["field_vi"],
+                          level=r["level"], processing_days=int(r["processing_days"]),
+                          fee_bearing=r["fee_bearing"] == "true",
+                          full_online=r["full_online"] == "true")
+                for r in csv.DictReader(handle)]
+
+
+def _seed(*parts: object) -> int:
+    return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8],
+                          "big")
+
+
+def _ts(base: np.ndarray, offsets_s: np.ndarray, mask: np.ndarray) -> pa.Array:
+    """UTC microsecond timestamps base+offset where mask, else null."""
+    values = (base + offsets_s * 1_000_000).astype("int64")
+    return pa.array(values, pa.int64(), mask=~mask).cast(pa.timestamp("us", tz="UTC"))
+
+
+class OneStopWorld:
+    def __init__(self, registry: UnitRegistry, procedures: list[Procedure], seed: int = 766,
+                 dossiers_per_unit: float = 40.0) -> None:
+        self.registry = registry
+        self.procedures = procedures
+        self.seed = seed
+        self.dossiers_per_unit = dossiers_per_unit
+
+    # -- units -------------------------------------------------------------------------
+    def units_of(self, province_code: str, month: Month) -> list[Unit]:
+        """The agencies of a province's one-stop system: the province's own office,
+        its departments and its communes."""
+        on = month.first_day
+        own = [u for u in self.registry.units if u.unit_code == province_code]
+        return own + self.registry.children(province_code, on)
+
+    def agency_id(self, unit: Unit, month: Month) -> str:
+        return self.registry.source_id("onestop_agency", unit.unit_code, month.first_day)
+
+    # -- generation ----------------------------------------------------------------------
+    def received(self, unit: Unit, month: Month) -> pa.Table:
+        """Every dossier the unit received in `month`, with personal data, as the source
+        holds it (timestamps UTC, dates local)."""
+        rng = np.random.default_rng(_seed(self.seed, "onestop", unit.unit_code, month))
+        scale = {"province": 0.3, "department": 0.8, "commune": 1.0}.get(unit.level, 1.0)
+        size_factor = 0.5 + rng.random()
+        n = int(rng.poisson(self.dossiers_per_unit * scale * size_factor))
+        procs = [p for p in self.procedures
+                 if (p.level == "commune") == (unit.level == "commune")] or self.procedures
+        proc_idx = rng.integers(0, len(procs), n)
+        days_in_month = (month.next().first_day - month.first_day).days
+        start_utc = int(dt.datetime.combine(month.first_day, dt.time(), VN_TZ)
+                        .timestamp() * 1_000_000)
+        # intake: a working-hours time on a day of the month (local), as seconds offsets
+        day = rng.integers(0, days_in_month, n)
+        seconds = day * 86400 + rng.integers(7 * 3600, 17 * 3600, n)
+        received_us = start_utc + seconds * 1_000_000
+        online_share = min(0.9, 0.45 + 0.01 * (month.index() - Month(2025, 1).index()))
+        channel = rng.choice([1, 2, 3], n, p=[0.97 - online_share, online_share, 0.03])
+        proc_days = np.array([procs[i].processing_days for i in proc_idx])
+        fee = np.array([procs[i].fee_bearing for i in proc_idx], dtype=bool)
+        has_promise = rng.random(n) > 0.03
+        # local date of intake, then promised date = intake date + processing days
+        local_day0 = np.datetime64(month.first_day.isoformat(), "D")
+        intake_date = local_day0 + day.astype("timedelta64[D]")
+        promised = intake_date + proc_days.astype("timedelta64[D]")
+
+        outcome = rng.random(n)
+        returned = outcome < 0.02
+        withdrawn = (outcome >= 0.02) & (outcome < 0.03)
+        paused = (outcome >= 0.03) & (outcome < 0.045)
+        finishes = outcome >= 0.045
+        requests = np.where(rng.random(n) < 0.10, 1, 0) + np.where(rng.random(n) < 0.02, 1, 0)
+        supplement = np.where(requests > 0, rng.integers(1, 6, n), 0)
+        late = rng.random(n) < 0.04
+        # processing time in days: early or on the due day, or 1-10 days late
+        due_days = proc_days + supplement
+        early_days = np.floor(rng.random(n) * (due_days + 1)).astype(int)
+        duration_days = np.where(late, due_days + rng.integers(1, 11, n), early_days)
+        finish_seconds = (day + duration_days) * 86400 + rng.integers(8 * 3600, 17 * 3600, n)
+        finish_seconds = np.maximum(finish_seconds, seconds + 600)  # after intake
+        event_seconds = seconds + rng.integers(1, 5, n) * 86400
+
+        result_delay = rng.integers(0, 3, n) * 86400 + 3600
+        result_channel = np.where(channel == 3, 3,
+                                  rng.choice([1, 2, 3], n, p=[0.62, 0.30, 0.08]))
+        base = np.full(n, start_utc, dtype="int64")
+        ids = pc.binary_join_element_wise(
+            pa.array(np.full(n, unit.unit_code)),
+            pa.array(np.char.mod("%s", np.full(n, month.year * 100 + month.month))),
+            pa.array(np.char.zfill(np.arange(1, n + 1).astype(str), 6)), "-")
+        name = pc.binary_join_element_wise(
+            pa.array(FAMILY[rng.integers(0, len(FAMILY), n)]),
+            pa.array(MIDDLE[rng.integers(0, len(MIDDLE), n)]),
+            pa.array(GIVEN[rng.integers(0, len(GIVEN), n)]), " ")
+        id_number = pa.array(np.char.zfill(rng.integers(0, 10**12, n).astype(str), 12))
+        phone = pc.binary_join_element_wise(
+            pa.array(np.full(n, "09")), pa.array(np.char.zfill(
+                rng.integers(0, 10**8, n).astype(str), 8)), "")
+        address = pc.binary_join_element_wise(
+            pa.array(rng.integers(1, 400, n).astype(str)),
+            pa.array(STREETS[rng.integers(0, len(STREETS), n)]),
+            pa.array(np.full(n, unit.name_vi)), ", ")
+        return pa.table({
+            "dossier_id": ids,
+            "agency_id": pa.array(np.full(n, self.agency_id(unit, month))),
+            "agency_code": pa.array(np.full(n, unit.unit_code)),
+            "procedure_code": pa.array([procs[i].code for i in proc_idx], pa.string()),
+            "intake_channel": pa.array(channel, pa.int8()),
+            "received_at": pa.array(received_us, pa.int64()).cast(
+                pa.timestamp("us", tz="UTC")),
+            "promised_date": pa.array(promised, mask=~has_promise).cast(pa.date32()),
+            "finished_at": _ts(base, finish_seconds, finishes),
+            "returned_at": _ts(base, event_seconds, returned),
+            "withdrawn_at": _ts(base, event_seconds, withdrawn),
+            "paused_at": _ts(base, event_seconds, paused),
+            "result_returned_at": _ts(base, finish_seconds + result_delay, finishes),
+            "result_channel": pa.array(result_channel, pa.int8(), mask=~finishes),
+            "additional_requests": pa.array(requests, pa.int16()),
+            "supplement_days": pa.array(supplement, pa.int16()),
+            "inputs_digitised": pa.array(rng.random(n) < 0.85),
+            "result_digitised": pa.array((rng.random(n) < 0.8) & finishes),
+            "e_result": pa.array((rng.random(n) < 0.7) & finishes),
+            "fee_bearing": pa.array(fee),
+            "paid_online": pa.array(fee & (rng.random(n) < 0.55)),
+            "synced_to_portal": pa.array(rng.random(n) < 0.97),
+            "applicant_name": name,
+            "applicant_id_number": id_number,
+            "applicant_phone": phone,
+            "applicant_address": address,
+        })
+
+    def export(self, province_code: str, month: Month) -> pa.Table:
+        """Dossiers with any activity in `month` (received in it, open at its start, or a
+        result returned in it), sorted by dossier ID — what the export endpoint pages."""
+        start = dt.datetime.combine(month.first_day, dt.time(), VN_TZ).astimezone(dt.UTC)
+        end = dt.datetime.combine(month.next().first_day, dt.time(), VN_TZ).astimezone(dt.UTC)
+        tables = []
+        intake = month
+        for _ in range(LOOKBACK_MONTHS):
+            for unit in self.units_of(province_code, month):
+                tables.append(self.received(unit, intake))
+            intake = intake.previous()
+        table = pa.concat_tables(tables)
+        def us(column: str) -> pa.ChunkedArray:
+            return table[column].cast(pa.int64())
+
+        start_us, end_us = int(start.timestamp() * 1e6), int(end.timestamp() * 1e6)
+        terminal = pc.min_element_wise(us("finished_at"), us("returned_at"), us("withdrawn_at"))
+        active = pc.and_(pc.less(us("received_at"), end_us),
+                         pc.or_kleene(pc.is_null(terminal),
+                                      pc.greater_equal(terminal, start_us)))
+        result_in_month = pc.and_(pc.greater_equal(us("result_returned_at"), start_us),
+                                  pc.less(us("result_returned_at"), end_us))
+        keep = pc.fill_null(pc.or_kleene(active, result_in_month), False)
+        return table.filter(keep).sort_by("dossier_id")

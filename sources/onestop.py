@@ -1,0 +1,249 @@
+"""Clients for provincial one-stop systems (Hệ thống thông tin giải quyết TTHC).
+
+One interface, `OneStopSource`, with an adapter per vendor shape, chosen per province by
+configuration (config/onestop.yaml):
+- `IGateSource` (VNPT iGate style): aggregated counts per agency
+  (`pa/dossier-statistic/--statistic-agency`);
+- `OpenCPSSource` (OpenCPS style): monthly statistic records per agency and domain
+  (`o/rest/v2/statistics/dossiers`).
+Both read the paged dossier-level export (`pa/dossier/--export`).
+
+Authentication: OpenID Connect client credentials; the bearer token is renewed before it
+expires and again whenever the system answers 401 (a token revoked mid-run).
+Personal data: each export page is minimised (transforms.personal_data) as soon as it is
+parsed; the raw bytes of export pages are hashed and measured but never written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import pyarrow as pa
+import requests
+
+from sources.errors import (
+    IncompleteFetchError,
+    RetryableSourceError,
+    SourceHTTPError,
+    SourceResponseError,
+)
+from sources.http import (
+    RETRYABLE_STATUS,
+    FetchedResponse,
+    HttpSource,
+    RetryPolicy,
+    parse_retry_after,
+)
+from transforms.periods import VN_TZ, Month
+from transforms.personal_data import minimise_export_page
+
+TOKEN_MARGIN_SECONDS = 30.0
+
+
+class ClientCredentialsAuth(requests.auth.AuthBase):
+    """Bearer token from an OAuth2/OIDC token endpoint, renewed before expiry and on demand.
+
+    The client secret and token live only in memory; they are sent in request bodies and
+    headers, which are never recorded in the raw zone or logs.
+    """
+
+    def __init__(self, token_url: str, client_id: str, client_secret: str,
+                 timeout: float = 10.0) -> None:
+        self.token_url = token_url
+        self.client_id = client_id
+        self.client_secret = client_secret
+        self.timeout = timeout
+        self._token: str | None = None
+        self._expires_at = 0.0
+        self._lock = threading.Lock()
+        self.renewals = 0
+
+    def invalidate(self) -> None:
+        with self._lock:
+            self._token = None
+
+    def token(self) -> str:
+        with self._lock:
+            if self._token is None or time.monotonic() >= self._expires_at:
+                try:
+                    response = requests.post(self.token_url, data={
+                        "grant_type": "client_credentials", "client_id": self.client_id,
+                        "client_secret": self.client_secret}, timeout=self.timeout)
+                except (requests.Timeout, requests.ConnectionError) as exc:
+                    raise RetryableSourceError(
+                        f"token endpoint {self.token_url}: {type(exc).__name__}") from exc
+                if response.status_code in RETRYABLE_STATUS:
+                    raise RetryableSourceError(
+                        f"token endpoint {self.token_url}: HTTP {response.status_code}",
+                        retry_after=parse_retry_after(response.headers.get("Retry-After")))
+                if response.status_code != 200:
+                    raise SourceHTTPError(
+                        f"token endpoint {self.token_url}: HTTP {response.status_code} "
+                        "(not retried: check the one-stop Connection's client id and secret)",
+                        status=response.status_code)
+                payload = response.json()
+                self._token = payload["access_token"]
+                ttl = float(payload.get("expires_in", 300))
+                self._expires_at = time.monotonic() + max(1.0, ttl - min(
+                    TOKEN_MARGIN_SECONDS, ttl / 2))
+                self.renewals += 1
+            return self._token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"Bearer {self.token()}"
+        return request
+
+
+@dataclass(frozen=True)
+class OneStopConfig:
+    province_code: str
+    vendor: str  # igate | opencps
+    base_url: str
+    client_id: str
+    client_secret: str
+    hash_key: bytes
+    rate_per_second: float = 5.0
+    read_timeout: float = 60.0
+    max_attempts: int = 5
+    initial_wait: float = 1.0
+    max_wait: float = 60.0
+    page_size: int = 1000
+
+    def http(self, on_response: Callable[[FetchedResponse], None] | None = None
+             ) -> HttpSource:
+        auth = ClientCredentialsAuth(f"{self.base_url.rstrip('/')}/oauth2/token",
+                                     self.client_id, self.client_secret)
+        return HttpSource(
+            self.base_url, source_name=f"onestop_{self.province_code}",
+            timeout=(5.0, self.read_timeout), rate_per_second=self.rate_per_second,
+            retry=RetryPolicy(max_attempts=self.max_attempts, initial_wait=self.initial_wait,
+                              max_wait=self.max_wait),
+            on_response=on_response, auth=auth)
+
+
+def hash_key_from_env(environ: Mapping[str, str] | None = None) -> bytes:
+    env = os.environ if environ is None else environ
+    return env.get("REFORMSTATS_DOSSIER_HASH_KEY", "").encode("utf-8")
+
+
+def month_window(month: Month) -> dict[str, str]:
+    """from-date / to-date of a calendar month in Vietnam time, as the systems expect."""
+    start = dt.datetime.combine(month.first_day, dt.time(), VN_TZ)
+    end = dt.datetime.combine(month.last_day, dt.time(23, 59, 59, 999000), VN_TZ)
+    return {"from-date": start.isoformat(timespec="milliseconds"),
+            "to-date": end.isoformat(timespec="milliseconds")}
+
+
+class OneStopSource(Protocol):
+    """What the pipeline needs from any vendor's system."""
+
+    http: HttpSource
+
+    def dossier_pages(self, month: Month, unit_codes: Mapping[str, str]
+                      ) -> Iterator[pa.Table]: ...
+
+    def aggregates(self, month: Month) -> list[dict[str, Any]]: ...
+
+
+class _ExportMixin:
+    http: HttpSource
+    config: OneStopConfig
+
+    def dossier_pages(self, month: Month, unit_codes: Mapping[str, str]
+                      ) -> Iterator[pa.Table]:
+        """Minimised dossiers of the month, one Arrow table per page, every page until the
+        source's `totalElements` is reached. A page identical to one already received is
+        asked for again (bounded); the caller de-duplicates keys across pages and checks
+        the distinct count against `self.total`."""
+        self.total: int | None = None
+        seen_pages: set[str] = set()
+        page, refetches, received = 0, 0, 0
+        while True:
+            payload, _ = self.http.request_json(
+                "GET", "/pa/dossier/--export",
+                params={**month_window(month), "page": page, "size": self.config.page_size},
+                query={**month_window(month), "page": page, "size": self.config.page_size})
+            content = payload.get("content") if isinstance(payload, dict) else None
+            if not isinstance(content, list):
+                raise SourceResponseError(f"export page {page}: no 'content' list")
+            self.total = int(payload.get("totalElements", 0))
+            fingerprint = hashlib.sha256(
+                "|".join(str(r.get("code")) for r in content).encode()).hexdigest()
+            if content and fingerprint in seen_pages:
+                refetches += 1
+                if refetches > 3:
+                    raise IncompleteFetchError(f"export page {page} keeps repeating")
+                continue
+            refetches = 0
+            seen_pages.add(fingerprint)
+            received += len(content)
+            yield minimise_export_page(content, self.config.hash_key, unit_codes)
+            if not content or received >= self.total:
+                break
+            page += 1
+
+
+class IGateSource(_ExportMixin):
+    """VNPT iGate-style system."""
+
+    def __init__(self, config: OneStopConfig, http: HttpSource) -> None:
+        self.config, self.http = config, http
+
+    def aggregates(self, month: Month) -> list[dict[str, Any]]:
+        """Per agency: received, receivedOnline, receivedDirect, resolved, resolvedOverdue,
+        as counters named like fact_dossier_monthly's."""
+        payload, _ = self.http.request_json(
+            "GET", "/pa/dossier-statistic/--statistic-agency", params=month_window(month),
+            query=month_window(month))
+        rows = []
+        for item in payload.get("content", []):
+            rows.append({"source_unit_id": item["agency"]["id"],
+                         "received_total": item["received"],
+                         "received_online": item["receivedOnline"],
+                         "resolved_total": item["resolved"],
+                         "resolved_late": item["resolvedOverdue"]})
+        return rows
+
+
+class OpenCPSSource(_ExportMixin):
+    """OpenCPS-style system: records per agency and domain, summed per agency here."""
+
+    def __init__(self, config: OneStopConfig, http: HttpSource) -> None:
+        self.config, self.http = config, http
+
+    def aggregates(self, month: Month) -> list[dict[str, Any]]:
+        query = {"month": month.month, "year": month.year}
+        payload, _ = self.http.request_json("GET", "/o/rest/v2/statistics/dossiers",
+                                            params=query, query=query)
+        totals: dict[str, dict[str, Any]] = {}
+        fields = {"receivedCount": "received_total", "onlineCount": "received_online",
+                  "onegateCount": "received_in_person", "viaPostalCount": "received_postal",
+                  "releaseCount": "resolved_total", "betimesCount": "resolved_early",
+                  "ontimeCount": "resolved_on_time", "overtimeCount": "resolved_late",
+                  "undueCount": "in_progress_on_time", "overdueCount": "in_progress_overdue"}
+        for record in payload.get("data", []):
+            row = totals.setdefault(record["govAgencyCode"],
+                                    {"published_unit_code": record["govAgencyCode"]})
+            for source_name, name in fields.items():
+                row[name] = row.get(name, 0) + int(record.get(source_name) or 0)
+        return list(totals.values())
+
+
+ADAPTERS: dict[str, type] = {"igate": IGateSource, "opencps": OpenCPSSource}
+
+
+def make_source(config: OneStopConfig,
+                on_response: Callable[[FetchedResponse], None] | None = None) -> OneStopSource:
+    try:
+        adapter = ADAPTERS[config.vendor]
+    except KeyError as exc:
+        raise ValueError(f"unknown one-stop vendor {config.vendor!r}; known: "
+                         f"{sorted(ADAPTERS)}") from exc
+    return adapter(config, config.http(on_response))
