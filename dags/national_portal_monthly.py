@@ -1,6 +1,6 @@
 """National portal (Cổng DVCQG), one run per calendar month.
 
-partition -> for each dataset: extract -> validate -> load; units refreshed first.
+partition -> for each dataset: extract -> validate -> load; reference data refreshed first.
 Backfill a year with `airflow backfill create --dag-id national_portal_monthly
 --from-date 2025-01-01 --to-date 2025-12-31` (12 month-partition runs).
 """
@@ -40,11 +40,11 @@ def national_portal_monthly() -> None:
         return str(month_of_interval(data_interval_start, data_interval_end))
 
     @task
-    def refresh_units() -> int:
-        from pipeline.national_portal import refresh_units
+    def refresh_reference() -> dict:
+        from pipeline.reference import refresh_reference
         from plugins.hooks import pipeline_settings
 
-        return refresh_units(pipeline_settings())
+        return refresh_reference(pipeline_settings())
 
     @task(max_active_tis_per_dag=1)  # the portal asks for ~1 request/s: one extract at a time
     def extract(dataset: str, month: str) -> dict:
@@ -70,10 +70,10 @@ def national_portal_monthly() -> None:
         return load(validated, run_id or "manual", pipeline_settings())
 
     month = partition()
-    units = refresh_units()
+    reference = refresh_reference()
     fetched = extract.partial(month=month).expand(dataset=DATASETS)
     loaded = load.expand(validated=validate.expand(ref=fetched))
-    units >> loaded
+    reference >> loaded
 
 
 national_portal_monthly()

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 import warnings
 from pathlib import Path
 
+import yaml
 from rich.console import Console
 from rich.table import Table
 
@@ -16,7 +18,10 @@ from transforms.periods import Month, month_range
 
 # Faults the demo switches on so that retries and quarantine are visible in one run.
 DEMO_FAULTS = ('{"rate_limit": 1, "server_error": 2, "repeat_page": 1, "missing_field": 1,'
-               ' "bad_values": 1, "unknown_unit": 1, "retry_after": 1}')
+               ' "bad_values": 1, "unknown_unit": 1, "expire_token": 1, "stats_mismatch": 1,'
+               ' "retry_after": 1}')
+DAG_IDS = ("national_portal_monthly", "onestop_monthly")
+ONESTOP_CLIENT = {"login": "reformstats", "password": "sim-secret"}  # the simulator's
 
 
 def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULTS,
@@ -30,7 +35,17 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
     started = time.monotonic()
     with PortalSimulator(faults=FaultPlan.parse(faults)) as sim:
         console.print(f"[bold]Portal simulator[/] on {sim.url} (faults: {faults})")
+        provinces = sorted(yaml.safe_load((PROJECT_ROOT / "config" / "onestop.yaml")
+                                          .read_text(encoding="utf-8"))["provinces"])
+        onestop_connections: dict[str, str] = {}
+        for code in provinces:
+            onestop_connections.update(airflow_env.connection_env(f"onestop_{code}", {
+                "conn_type": "http", "host": f"{sim.url}/onestop/{code}", **ONESTOP_CLIENT,
+                "extra": {"rate_per_second": 50, "page_size": 500}}))
         extra = {
+            **onestop_connections,
+            # A fresh key per demo: dossier keys only need to be stable within a run here.
+            "REFORMSTATS_DOSSIER_HASH_KEY": secrets.token_hex(32),
             "REFORMSTATS_DATA_DIR": str(data_dir),
             "REFORMSTATS_WAREHOUSE_URL": f"duckdb:///{warehouse}",
             # The simulator can take more than the real portal's ~1 request/s.
@@ -40,15 +55,17 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
         }
         console.print("Preparing embedded Airflow (SQLite metadata) …")
         airflow_env.configure(data_dir / "airflow", extra)
-        dag = airflow_env.load_dag("national_portal_monthly")
+        dags = [airflow_env.load_dag(dag_id) for dag_id in DAG_IDS]
         for month in months:
-            t0 = time.monotonic()
-            run = airflow_env.run_month(dag, month)
-            state = str(getattr(run, "state", run))
-            console.print(f"  national_portal_monthly {month}: [bold]{state}[/] "
-                          f"({time.monotonic() - t0:.1f}s)")
-            if "success" not in state:
-                raise SystemExit(f"DAG run for {month} ended {state}; see the log above")
+            for dag in dags:
+                t0 = time.monotonic()
+                run = airflow_env.run_month(dag, month)
+                state = str(getattr(run, "state", run))
+                console.print(f"  {dag.dag_id} {month}: [bold]{state}[/] "
+                              f"({time.monotonic() - t0:.1f}s)")
+                if "success" not in state:
+                    raise SystemExit(f"{dag.dag_id} run for {month} ended {state}; "
+                                     "see the log above")
         fired = dict(sim.faults.fired)
     console.print(f"Faults the simulator fired: {fired}")
     print_summary(warehouse, months[-1], console)
@@ -63,9 +80,9 @@ def print_summary(warehouse: Path, last: Month, console: Console) -> None:
         table = Table(title="Warehouse rows")
         table.add_column("table")
         table.add_column("rows", justify="right")
-        for name in ("dim_unit", "unit_source_id", "fact_portal_score",
-                     "fact_portal_monthly_counters", "quarantine_row", "dq_result",
-                     "load_audit"):
+        for name in ("dim_unit", "unit_source_id", "dim_procedure", "fact_portal_score",
+                     "fact_portal_monthly_counters", "fact_dossier_monthly",
+                     "fact_indicator_monthly", "quarantine_row", "dq_result", "load_audit"):
             table.add_row(name, str(db.execute(f"SELECT count(*) FROM {name}").fetchone()[0]))
         console.print(table)
 
@@ -90,6 +107,32 @@ def print_summary(warehouse: Path, last: Month, console: Console) -> None:
             for code, name, level, score in rows:
                 t.add_row(code, name or "", level or "", f"{score:.2f}")
             console.print(t)
+        shown = ("on_time_rate", "online_intake_rate", "digitised_dossier_rate",
+                 "online_payment_rate", "postal_return_rate")
+        rows = db.execute(f"""
+            SELECT province_code, indicator_code,
+                   sum(numerator) / nullif(sum(denominator), 0)
+            FROM fact_indicator_monthly
+            WHERE period_id = {last.period_id} AND indicator_code IN {shown}
+            GROUP BY ALL""").fetchall()
+        values = {(p, code): v for p, code, v in rows}
+        t = Table(title=f"One-stop indicators by province, {last} (ratios of summed counters)")
+        t.add_column("province")
+        for code in shown:
+            t.add_column(code.removesuffix("_rate").replace("_", " "), justify="right")
+        for province in sorted({p for p, _ in values}):
+            cells = [values.get((province, code)) for code in shown]
+            t.add_row(province, *("—" if v is None else f"{100 * v:.1f}%" for v in cells))
+        console.print(t)
+        names = db.execute(f"SELECT indicator_code, name_vi FROM dim_indicator "
+                           f"WHERE indicator_code IN {shown} ORDER BY 1").fetchall()
+        console.print("; ".join(f"{code}: {name}" for code, name in names), markup=False)
+        failed = db.execute("""SELECT source, check_name, unexpected_count, details
+                               FROM dq_result WHERE NOT success AND check_name LIKE 'cross%'
+                               ORDER BY period_id, source""").fetchall()
+        for source, check, count, details in failed:
+            console.print(f"Cross-check {source} {check}: {count} unit(s) differ {details}",
+                          markup=False)
     console.print(f"\nWarehouse: [bold]{warehouse}[/]")
     console.print("Try:", soft_wrap=True)
     console.print("  .venv/bin/python -c \"import duckdb; print(duckdb.connect("

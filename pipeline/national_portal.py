@@ -7,7 +7,6 @@ raw-zone version; validate writes files named by fetch; load replaces the partit
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 from pathlib import Path
@@ -17,6 +16,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pipeline.loading import PartitionLoad, load_partition, raw_sha256
 from pipeline.settings import Settings
 from sources.national_portal import (
     LegacyGatewayClient,
@@ -138,89 +138,24 @@ def validate(ref_dict: dict[str, str], settings: Settings) -> dict[str, Any]:
 def load(validated: dict[str, Any], run_id: str, settings: Settings) -> dict[str, Any]:
     """Replace the month's partition of the fact table, quarantine, dq_result and audit
     in one transaction."""
-    from warehouse.engine import ensure_schema, make_engine, utc_now
-    from warehouse.loader import arrow_schema, replace_partition
-    from warehouse.schema import FACT_TABLES, dq_result, load_audit, quarantine_row
+    from warehouse.schema import FACT_TABLES
 
     ref = FetchRef.from_dict({k: validated[k] for k in
                               ("source", "dataset", "month", "fetch_id", "path")})
     month = Month.parse(ref.month)
     folder = Path(validated["staging"])
-    now = utc_now()
-    lineage = {"fetch_id": ref.fetch_id, "run_id": run_id, "loaded_at": now}
-
-    good = pq.read_table(folder / "good.parquet")
-    for name, value in lineage.items():
-        good = good.append_column(name, pa.array([value] * good.num_rows))
-
     bad = pq.read_table(folder / "quarantine.parquet").to_pandas()
-    quarantine = pa.Table.from_pylist([{
-        "dataset": ref.dataset, "period_id": month.period_id, "fetch_id": ref.fetch_id,
-        "record_index": int(row["record_index"]), "source": ref.source,
-        "unit_code": row.get("unit_code"), "source_unit_id": row.get("source_unit_id"),
-        "reasons": row["reasons"], "run_id": run_id, "quarantined_at": now,
-        "row_json": json.dumps({k: v for k, v in row.items() if k != "reasons"},
-                               ensure_ascii=False, default=str),
-    } for row in bad.astype(object).where(bad.notna(), None).to_dict("records")],
-        schema=arrow_schema(quarantine_row))
-
-    outcomes = json.loads((folder / "dq_results.json").read_text(encoding="utf-8"))
-    dq_rows = pa.Table.from_pylist([{
-        "run_id": run_id, "dataset": ref.dataset, "period_id": month.period_id,
-        "check_name": o["check_name"], "fetch_id": ref.fetch_id, "column_name": o["column"],
-        "severity": o["severity"], "success": o["success"],
-        "element_count": o["element_count"], "unexpected_count": o["unexpected_count"],
-        "details": o["details"], "checked_at": now,
-    } for o in outcomes], schema=arrow_schema(dq_result))
-
-    manifest = read_manifest(ref.path) or {}
-    raw_sha = hashlib.sha256("".join(manifest.get("sha256", [])).encode()).hexdigest()
-    engine = make_engine(settings.warehouse_url)
-    try:
-        ensure_schema(engine)
-        with engine.begin() as conn:
-            loaded = replace_partition(conn, FACT_TABLES[ref.dataset], good,
-                                       {"period_id": month.period_id})
-            replace_partition(conn, quarantine_row, quarantine,
-                              {"dataset": ref.dataset, "period_id": month.period_id})
-            replace_partition(conn, dq_result, dq_rows, {
-                "run_id": run_id, "dataset": ref.dataset, "period_id": month.period_id})
-            audit = {"run_id": run_id, "source": ref.source, "dataset": ref.dataset,
-                     "period_id": month.period_id, "fetch_id": ref.fetch_id,
-                     "rows_in": int(validated["rows_in"]), "rows_loaded": loaded,
-                     "rows_quarantined": quarantine.num_rows, "raw_sha256": raw_sha,
-                     "status": "loaded", "loaded_at": now}
-            replace_partition(conn, load_audit,
-                              pa.Table.from_pylist([audit], schema=arrow_schema(load_audit)),
-                              {k: audit[k] for k in ("run_id", "source", "dataset",
-                                                     "period_id")})
-    finally:
-        engine.dispose()
-    log.info("loaded %s %s: %d rows, %d quarantined (fetch %s)", ref.dataset, ref.month,
-             loaded, quarantine.num_rows, ref.fetch_id)
-    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in audit.items()}
-
-
-def refresh_units(settings: Settings) -> int:
-    """Replace dim_unit and unit_source_id from config/units (idempotent)."""
-    from warehouse.engine import ensure_schema, make_engine
-    from warehouse.loader import arrow_schema, replace_partition
-    from warehouse.schema import dim_unit, unit_source_id
-
-    registry = settings.units
-    units = pa.Table.from_pylist([{
-        "unit_code": u.unit_code, "valid_from": u.valid_from, "valid_to": u.valid_to,
-        "name_vi": u.name_vi, "level": u.level, "parent_code": u.parent_code,
-        "stat_code": u.stat_code, "is_current": u.valid_to is None,
-    } for u in registry.units], schema=arrow_schema(dim_unit))
-    ids = pa.Table.from_pylist([s.__dict__ for s in registry.source_ids],
-                               schema=arrow_schema(unit_source_id))
-    engine = make_engine(settings.warehouse_url)
-    try:
-        ensure_schema(engine)
-        with engine.begin() as conn:
-            replace_partition(conn, dim_unit, units, {})
-            replace_partition(conn, unit_source_id, ids, {})
-    finally:
-        engine.dispose()
-    return units.num_rows
+    quarantined = [{
+        "record_index": row["record_index"], "unit_code": row.get("unit_code"),
+        "source_unit_id": row.get("source_unit_id"), "reasons": row["reasons"],
+        "row": {k: v for k, v in row.items() if k != "reasons"},
+    } for row in bad.astype(object).where(bad.notna(), None).to_dict("records")]
+    return load_partition(PartitionLoad(
+        source=ref.source, dataset=ref.dataset, month=month, fetch_id=ref.fetch_id,
+        run_id=run_id, rows_in=int(validated["rows_in"]),
+        raw_sha256=raw_sha256(read_manifest(ref.path) or {}),
+        facts=[(FACT_TABLES[ref.dataset], pq.read_table(folder / "good.parquet"),
+                {"period_id": month.period_id})],
+        quarantined=quarantined,
+        outcomes=json.loads((folder / "dq_results.json").read_text(encoding="utf-8")),
+    ), settings)

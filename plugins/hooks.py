@@ -65,3 +65,60 @@ def pipeline_settings() -> Settings:
     if conn is not None:
         settings = dataclasses.replace(settings, warehouse_url=conn.get_uri())
     return settings
+
+
+def dossier_hash_key() -> bytes:
+    """Key for hashing dossier IDs: Connection `dossier_hash_key` (password), else
+    REFORMSTATS_DOSSIER_HASH_KEY. Empty if neither is set (the client then refuses)."""
+    from sources.onestop import hash_key_from_env
+
+    conn = _connection("dossier_hash_key")
+    if conn is not None and conn.password:
+        return conn.password.encode("utf-8")
+    return hash_key_from_env()
+
+
+class OneStopHook(BaseHook):
+    """A province's one-stop system: Connection `onestop_<province>` (host = base URL,
+    login = client id, password = client secret; extras page_size, rate_per_second,
+    vendor), else REFORMSTATS_ONESTOP_<CODE>_URL / _CLIENT_ID / _CLIENT_SECRET."""
+
+    conn_type = "http"
+    hook_name = "Provincial one-stop system (một cửa điện tử)"
+
+    def __init__(self, province_code: str) -> None:
+        super().__init__()
+        self.province_code = province_code
+
+    def get_config(self, settings: Settings) -> Any:
+        import os
+
+        import yaml
+
+        from sources.onestop import OneStopConfig
+
+        config = yaml.safe_load((settings.config_dir / "onestop.yaml").read_text("utf-8"))
+        province = config["provinces"][self.province_code]
+        conn = _connection(f"onestop_{self.province_code.lower()}")
+        extra = (conn.extra_dejson or {}) if conn is not None else {}
+        if conn is not None:
+            url, client_id, secret = conn.host, conn.login, conn.password
+        else:
+            prefix = f"REFORMSTATS_ONESTOP_{self.province_code}_"
+            url = os.environ.get(prefix + "URL")
+            client_id = os.environ.get(prefix + "CLIENT_ID")
+            secret = os.environ.get(prefix + "CLIENT_SECRET")
+        if not url:
+            raise KeyError(f"no one-stop system configured for {self.province_code}: set the "
+                           f"Connection onestop_{self.province_code.lower()} or "
+                           f"REFORMSTATS_ONESTOP_{self.province_code}_URL")
+        return OneStopConfig(
+            province_code=self.province_code,
+            vendor=extra.get("vendor", province["vendor"]), base_url=url,
+            client_id=client_id or "", client_secret=secret or "",
+            hash_key=dossier_hash_key(),
+            rate_per_second=float(extra.get("rate_per_second", config["rate_per_second"])),
+            page_size=int(extra.get("page_size", config["page_size"])))
+
+    def get_conn(self) -> Any:
+        return self.get_config(pipeline_settings())

@@ -6,6 +6,10 @@ Layout (one folder per fetch, so a re-fetch adds a version beside the old one):
         responses/000001.body        the bytes as received
         responses/000001.meta.json   method, url, params, status, fetched_at, sha256, ...
         records.parquet              the parsed records (one JSON text per record + lineage)
+        parts/part-00001.parquet     or, for dossier exports, minimised records in batches
+
+Dossier exports carry citizens' personal data, so their bodies are never written: the
+metadata (with the body's sha256 and size) is, and the minimised records are.
         _manifest.json               written last: status, counts, response hashes
 
 A fetch without `_manifest.json` (or with status other than "complete") was interrupted
@@ -89,6 +93,31 @@ class FetchWriter:
         _atomic_write(stem.with_suffix(".meta.json"),
                       json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
         self.responses.append(meta)
+
+    def record_response_metadata(self, response: FetchedResponse) -> None:
+        """Keep an answer's metadata, size and sha256 but not its bytes: for answers that
+        carry personal data (dossier exports), which must never reach disk."""
+        number = len(self.responses) + 1
+        stem = self.folder / "responses" / f"{number:06d}"
+        meta = {
+            "number": number, "method": response.method, "url": response.url,
+            "params": response.params, "status": response.status,
+            "fetched_at": response.fetched_at, "sha256": response.sha256,
+            "bytes": len(response.body), "content_type": response.content_type,
+            "elapsed_ms": response.elapsed_ms, "body_kept": False,
+            "body_withheld_because": "personal data; minimised records are in parts/",
+        }
+        _atomic_write(stem.with_suffix(".meta.json"),
+                      json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
+        self.responses.append(meta)
+
+    def write_part(self, table: pa.Table) -> Path:
+        """Append one Parquet part (e.g. a batch of minimised dossiers) to the fetch."""
+        parts = self.folder / "parts"
+        parts.mkdir(exist_ok=True)
+        path = parts / f"part-{len(list(parts.glob('part-*.parquet'))) + 1:05d}.parquet"
+        pq.write_table(table, path)
+        return path
 
     def write_records(self, records: Iterable[tuple[str | None, dict[str, Any]]]) -> int:
         """Store parsed records as (request_key, record) pairs; returns how many."""

@@ -36,13 +36,20 @@ def test_parsing_imports_nothing_heavy_and_reads_no_connection(parsed: dict) -> 
 
 
 def test_monthly_dags_use_real_intervals_and_explicit_catchup(parsed: dict) -> None:
-    assert parsed["timetable"]["national_portal_monthly"] == "CronDataIntervalTimetable"
-    assert parsed["catchup"]["national_portal_monthly"] is False
+    for dag_id in ("national_portal_monthly", "onestop_monthly"):
+        assert parsed["timetable"][dag_id] == "CronDataIntervalTimetable"
+        assert parsed["catchup"][dag_id] is False
 
 
 def test_national_portal_dag_wires_extract_validate_load(parsed: dict) -> None:
     assert parsed["tasks"]["national_portal_monthly"] == [
-        "extract", "load", "partition", "refresh_units", "validate"]
+        "extract", "load", "partition", "refresh_reference", "validate"]
+
+
+def test_onestop_dag_fans_out_per_province(parsed: dict) -> None:
+    assert parsed["tasks"]["onestop_monthly"] == [
+        "extract_aggregates", "extract_dossiers", "load_month", "partition", "provinces",
+        "refresh_reference", "validate_dossiers"]
 
 
 def test_dag_dataset_list_matches_the_pipeline() -> None:

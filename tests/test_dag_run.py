@@ -31,6 +31,7 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
         env={**os.environ, "COLUMNS": "200"})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "national_portal_monthly 2026-03: success" in result.stdout
+    assert "onestop_monthly 2026-03: success" in result.stdout
     return data_dir / "warehouse.duckdb"
 
 
@@ -42,7 +43,8 @@ def test_dag_runs_load_every_unit_of_both_months(demo_warehouse: Path) -> None:
         counters = db.execute("SELECT count(*) FROM fact_portal_monthly_counters").fetchone()[0]
         apis = dict(db.execute("SELECT period_id, min(source_api) FROM fact_portal_score "
                                "GROUP BY 1").fetchall())
-        audits = db.execute("SELECT count(*), sum(rows_loaded) FROM load_audit").fetchone()
+        audits = db.execute("SELECT count(*), sum(rows_loaded) FROM load_audit "
+                            "WHERE source = 'national_portal'").fetchone()
     # The one missing field lands in whichever dataset the simulator answered first.
     assert per_month[202602] + per_month[202603] + counters + quarantined == 2 * 93 + 6
     assert quarantined == 1
@@ -61,3 +63,19 @@ def test_loaded_scores_equal_the_simulated_worlds(demo_warehouse: Path) -> None:
             expected = world.scores(unit, month)
             assert [float(v) for v in row] == pytest.approx(
                 [expected["CKMB"], expected["TDGQ"], expected["MDSH"], expected["TONG_SCORE"]])
+
+
+def test_onestop_dag_loads_counters_and_indicators_for_every_province(
+        demo_warehouse: Path) -> None:
+    with duckdb.connect(str(demo_warehouse), read_only=True) as db:
+        loads = db.execute("SELECT source, period_id, rows_in FROM load_audit "
+                           "WHERE source LIKE 'onestop_%' ORDER BY 1, 2").fetchall()
+        indicators = db.execute("SELECT count(DISTINCT indicator_code), count(*) "
+                                "FROM fact_indicator_monthly").fetchone()
+        balance = db.execute("SELECT count(*) FROM dq_result WHERE check_name LIKE 'balance%' "
+                             "AND NOT success").fetchone()[0]
+    assert [(s, p) for s, p, _ in loads] == [
+        (f"onestop_{c}", p) for c in ("H97", "H98", "H99") for p in (202602, 202603)]
+    assert all(rows_in > 500 for _, _, rows_in in loads)
+    assert indicators[0] == 9 and indicators[1] > 9 * 90
+    assert balance == 0

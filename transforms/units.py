@@ -94,6 +94,15 @@ class UnitRegistry:
                 return sid.unit_code
         return None
 
+    def mapping(self, scheme: str, on: dt.date) -> dict[str, str]:
+        """{source ID: unit code} for every ID of a scheme valid on a date."""
+        return {s.source_id: s.unit_code for s in self.source_ids
+                if s.scheme == scheme and _valid(on, s.valid_from, s.valid_to)}
+
+    def level_of(self, on: dt.date) -> dict[str, str]:
+        """{unit code: level} for the units valid on a date."""
+        return {u.unit_code: u.level for u in self.units if _valid(on, u.valid_from, u.valid_to)}
+
     def source_id(self, scheme: str, unit_code: str, on: dt.date) -> str:
         """The source's ID for one of our units (to build a request); KeyError if unmapped."""
         for sid in self.source_ids:

@@ -96,7 +96,7 @@ def arrow_schema(table: sa.Table) -> pa.Schema:
             return pa.timestamp("us", tz="UTC")
         if isinstance(t, sa.Date):
             return pa.date32()
-        if isinstance(t, sa.Numeric):
+        if isinstance(t, sa.Numeric | sa.Float | sa.Double):
             return pa.float64()
         return pa.string()
 

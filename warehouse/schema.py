@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from transforms.dossiers import COUNTER_COLUMNS as DOSSIER_COUNTERS
 from transforms.national_portal import COMPONENT_COLUMNS, MONTHLY_COUNT_FIELDS, MONTHLY_RATE_FIELDS
 
 metadata = sa.MetaData()
@@ -107,6 +108,8 @@ quarantine_row = sa.Table(
 dq_result = sa.Table(
     "dq_result", metadata,
     sa.Column("run_id", sa.String(250), primary_key=True),
+    sa.Column("source", sa.String(64), primary_key=True,
+              comment="national_portal | onestop_<province code>"),
     sa.Column("dataset", sa.String(64), primary_key=True),
     sa.Column("period_id", sa.Integer, primary_key=True),
     sa.Column("check_name", sa.String(255), primary_key=True),
@@ -138,6 +141,62 @@ load_audit = sa.Table(
     comment="One row per partition load: what came in, what was loaded or quarantined",
 )
 
+dim_procedure = sa.Table(
+    "dim_procedure", metadata,
+    sa.Column("procedure_code", sa.String(32), primary_key=True,
+              comment="TTHC code (mã thủ tục), e.g. 1.001193"),
+    sa.Column("name_vi", sa.String(500), nullable=False),
+    sa.Column("field_vi", sa.String(255), comment="field (lĩnh vực)"),
+    sa.Column("level", sa.String(16), comment="level that handles it: province | commune"),
+    sa.Column("processing_days", sa.Integer, comment="statutory processing time, days"),
+    sa.Column("fee_bearing", sa.Boolean, comment="has a fee or charge (phí, lệ phí)"),
+    sa.Column("full_online", sa.Boolean, comment="offered fully online (toàn trình)"),
+    comment="Administrative procedures (thủ tục hành chính)",
+)
+
+fact_dossier_monthly = sa.Table(
+    "fact_dossier_monthly", metadata,
+    sa.Column("unit_code", sa.String(32), primary_key=True),
+    sa.Column("procedure_code", sa.String(32), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True),
+    sa.Column("province_code", sa.String(32), nullable=False,
+              comment="province whose one-stop system reported it (the load partition)"),
+    *[sa.Column(c, sa.BigInteger, nullable=False) for c in DOSSIER_COUNTERS],
+    sa.Column("fetch_id", sa.String(64), nullable=False),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+    comment="Monthly dossier counters per unit and procedure, computed from dossier exports",
+)
+
+dim_indicator = sa.Table(
+    "dim_indicator", metadata,
+    sa.Column("indicator_code", sa.String(64), primary_key=True),
+    sa.Column("name_vi", sa.String(255), nullable=False),
+    sa.Column("name_en", sa.String(255), nullable=False),
+    sa.Column("numerator", sa.String(255), nullable=False, comment="counters summed, '+'"),
+    sa.Column("denominator", sa.String(255), nullable=False, comment="counters summed, '+'"),
+    sa.Column("direction", sa.String(32), nullable=False),
+    sa.Column("formula_version", sa.String(32), nullable=False),
+    comment="Indicator catalogue (config/indicators.yaml)",
+)
+
+fact_indicator_monthly = sa.Table(
+    "fact_indicator_monthly", metadata,
+    sa.Column("unit_code", sa.String(32), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True),
+    sa.Column("indicator_code", sa.String(64), primary_key=True),
+    sa.Column("province_code", sa.String(32), nullable=False),
+    sa.Column("numerator", sa.BigInteger, nullable=False),
+    sa.Column("denominator", sa.BigInteger, nullable=False),
+    sa.Column("value", sa.Double, comment="numerator / denominator; NULL when denominator = 0"),
+    sa.Column("target", sa.Double, comment="target for the unit's level and year; NULL: none"),
+    sa.Column("met", sa.Boolean, comment="value meets target; NULL without value or target"),
+    sa.Column("formula_version", sa.String(32), nullable=False),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+    comment="Monthly indicators per unit (all procedures), from fact_dossier_monthly",
+)
+
 FACT_TABLES = {
     "portal_score": fact_portal_score,
     "portal_monthly_counters": fact_portal_monthly_counters,
@@ -166,4 +225,26 @@ VIEWS = {
         LEFT JOIN dim_unit u ON u.unit_code = f.unit_code AND u.valid_from <= p.last_day
              AND (u.valid_to IS NULL OR u.valid_to > p.last_day)
     """,
+    "v_indicator_monthly": """
+        SELECT f.period_id, p.year, p.quarter, p.month, f.unit_code, u.name_vi AS unit_name_vi,
+               u.level AS unit_level, f.province_code, f.indicator_code, i.name_vi, i.name_en,
+               f.numerator, f.denominator, f.value, f.target, f.met, f.formula_version
+        FROM fact_indicator_monthly f
+        JOIN dim_period p ON p.period_id = f.period_id
+        LEFT JOIN dim_indicator i ON i.indicator_code = f.indicator_code
+        LEFT JOIN dim_unit u ON u.unit_code = f.unit_code AND u.valid_from <= p.last_day
+             AND (u.valid_to IS NULL OR u.valid_to > p.last_day)
+    """,
+    **{f"v_indicator_{name}": f"""
+        SELECT f.unit_code, f.province_code, f.indicator_code, p.year{key},
+               count(DISTINCT f.period_id) AS months,
+               sum(f.numerator) AS numerator, sum(f.denominator) AS denominator,
+               CASE WHEN sum(f.denominator) > 0
+                    THEN sum(f.numerator) * 1.0 / sum(f.denominator) END AS value,
+               max(f.target) AS target
+        FROM fact_indicator_monthly f
+        JOIN dim_period p ON p.period_id = f.period_id
+        GROUP BY f.unit_code, f.province_code, f.indicator_code, p.year{key}
+    """ for name, key in (("quarterly", ", p.quarter"), ("half_yearly", ", p.half"),
+                          ("yearly", ""))},
 }

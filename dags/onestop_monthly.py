@@ -1,0 +1,106 @@
+"""Provincial one-stop systems (một cửa điện tử), one run per calendar month.
+
+partition -> reference data -> for each province (mapped): extract dossiers (minimised,
+in parts) and aggregated statistics -> validate dossiers -> counters, indicators and
+cross-check loaded in one transaction. Provinces and vendors come from config/onestop.yaml.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, dag, task
+
+from plugins.notifiers import notify_ops
+
+
+@dag(
+    dag_id="onestop_monthly",
+    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="Asia/Ho_Chi_Minh"),
+    start_date=pendulum.datetime(2019, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    catchup=False,
+    max_active_runs=2,
+    default_args={
+        "retries": 3,
+        "retry_delay": dt.timedelta(minutes=5),
+        "retry_exponential_backoff": True,
+        "on_failure_callback": notify_ops,
+    },
+    tags=["onestop", "monthly"],
+    doc_md=__doc__,
+)
+def onestop_monthly() -> None:
+    @task
+    def partition(data_interval_start=None, data_interval_end=None) -> str:
+        from transforms.periods import month_of_interval
+
+        return str(month_of_interval(data_interval_start, data_interval_end))
+
+    @task
+    def refresh_reference() -> dict:
+        from pipeline.reference import refresh_reference
+        from plugins.hooks import pipeline_settings
+
+        return refresh_reference(pipeline_settings())
+
+    @task
+    def provinces() -> list[str]:
+        import yaml
+
+        from plugins.hooks import pipeline_settings
+
+        path = pipeline_settings().config_dir / "onestop.yaml"
+        return sorted(yaml.safe_load(path.read_text(encoding="utf-8"))["provinces"])
+
+    @task
+    def extract_dossiers(province: str, month: str) -> dict:
+        import yaml
+
+        from pipeline.onestop import extract_dossiers
+        from plugins.hooks import OneStopHook, pipeline_settings
+        from transforms.periods import Month
+
+        settings = pipeline_settings()
+        part_rows = yaml.safe_load((settings.config_dir / "onestop.yaml").read_text(
+            encoding="utf-8"))["part_rows"]
+        return extract_dossiers(province, Month.parse(month),
+                                OneStopHook(province).get_config(settings), settings,
+                                part_rows=part_rows)
+
+    @task
+    def extract_aggregates(province: str, month: str) -> dict:
+        from pipeline.onestop import extract_aggregates
+        from plugins.hooks import OneStopHook, pipeline_settings
+        from transforms.periods import Month
+
+        settings = pipeline_settings()
+        return extract_aggregates(province, Month.parse(month),
+                                  OneStopHook(province).get_config(settings), settings)
+
+    @task
+    def validate_dossiers(ref: dict) -> dict:
+        from pipeline.onestop import validate_dossiers
+        from plugins.hooks import pipeline_settings
+
+        return validate_dossiers(ref, pipeline_settings())
+
+    @task
+    def load_month(pair: tuple, run_id: str | None = None) -> dict:
+        from pipeline.onestop import load_month
+        from plugins.hooks import pipeline_settings
+
+        validated, aggregates = pair
+        return load_month(validated, aggregates, run_id or "manual", pipeline_settings())
+
+    month = partition()
+    reference = refresh_reference()
+    codes = provinces()
+    dossiers = extract_dossiers.partial(month=month).expand(province=codes)
+    aggregates = extract_aggregates.partial(month=month).expand(province=codes)
+    validated = validate_dossiers.expand(ref=dossiers)
+    loaded = load_month.expand(pair=validated.zip(aggregates))
+    reference >> loaded
+
+
+onestop_monthly()

@@ -1,0 +1,87 @@
+"""Vectorised data-quality rules (expectations/<dataset>_rules.yaml) for large datasets.
+
+One DuckDB pass over Parquet files: rows are de-duplicated by key, every rule is counted,
+rows failing a critical rule are written to a quarantine file with their reasons and the
+rest to a good file. Memory stays bounded (DuckDB streams and spills) whatever the size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from expectations.runner import SEVERITIES, CheckOutcome
+
+RULES_DIR = Path(__file__).resolve().parent
+
+
+@dataclass(frozen=True)
+class RuleRun:
+    outcomes: list[CheckOutcome]
+    rows_in: int            # distinct rows after de-duplication
+    duplicates_dropped: int
+    rows_good: int
+    rows_quarantined: int
+
+
+def load_rules(dataset: str) -> list[dict[str, Any]]:
+    path = RULES_DIR / f"{dataset}_rules.yaml"
+    rules = yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]
+    for rule in rules:
+        if rule.get("severity") not in SEVERITIES or not rule.get("fails_when"):
+            raise ValueError(f"{path.name}: rule {rule.get('name')} needs severity in "
+                             f"{SEVERITIES} and fails_when")
+    return rules
+
+
+def _sql_list(paths: Sequence[Path]) -> str:
+    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
+
+
+def _text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def run_rules(dataset: str, files: Sequence[Path], good_path: Path, quarantine_path: Path,
+              *, key: str, order_by: str, memory_limit: str = "1GB") -> RuleRun:
+    """Apply the dataset's rules to `files`; write good and quarantined rows as Parquet."""
+    import duckdb
+
+    rules = load_rules(dataset)
+    fails = {r["name"]: f"coalesce(({r['fails_when']}), false)" for r in rules}
+    critical = [fails[r["name"]] for r in rules if r["severity"] == "critical"] or ["false"]
+    reasons = "concat_ws('; ', " + ", ".join(
+        f"CASE WHEN {fails[r['name']]} THEN {_text(r['notes'])} END"
+        for r in rules if r["severity"] == "critical") + ")"
+    con = duckdb.connect(config={"memory_limit": memory_limit})
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(f"CREATE VIEW src AS SELECT * FROM read_parquet({_sql_list(files)})")
+        con.execute(f"""CREATE VIEW rows AS SELECT * EXCLUDE (_n) FROM (
+                          SELECT *, row_number() OVER (PARTITION BY {key}
+                                                       ORDER BY {order_by}) AS _n FROM src)
+                        WHERE _n = 1 OR {key} IS NULL""")
+        counts = con.execute(
+            "SELECT (SELECT count(*) FROM src), count(*), "
+            + ", ".join(f"count(*) FILTER (WHERE {fails[r['name']]})" for r in rules)
+            + f", count(*) FILTER (WHERE {' OR '.join(critical)}) FROM rows").fetchone()
+        raw_count, distinct_count, *per_rule, bad_count = counts
+        bad_where = " OR ".join(critical)
+        con.execute(f"COPY (SELECT * FROM rows WHERE NOT ({bad_where})) "
+                    f"TO '{good_path}' (FORMAT parquet)")
+        con.execute(f"COPY (SELECT *, {reasons} AS reasons FROM rows WHERE {bad_where}) "
+                    f"TO '{quarantine_path}' (FORMAT parquet)")
+    finally:
+        con.close()
+    outcomes = [CheckOutcome(check_name=f"rule:{r['name']}", column=None,
+                             severity=r["severity"], success=n == 0,
+                             element_count=distinct_count, unexpected_count=n,
+                             details=None if n == 0 else r["notes"])
+                for r, n in zip(rules, per_rule, strict=True)]
+    return RuleRun(outcomes=outcomes, rows_in=distinct_count,
+                   duplicates_dropped=raw_count - distinct_count,
+                   rows_good=distinct_count - bad_count, rows_quarantined=bad_count)
