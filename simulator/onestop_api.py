@@ -240,8 +240,21 @@ class OneStopApi:
             page = 0
         rows = export.slice(page * size, size).to_pylist()
         content = [self._render(r, month) for r in rows]
+        self._apply_data_faults(content)
         return {"content": content, "totalElements": total,
                 "totalPages": -(-total // size), "number": page, "size": size}
+
+    def _apply_data_faults(self, content: list[dict[str, Any]]) -> None:
+        """Broken records a real export sometimes holds (each quarantined downstream)."""
+        if not content:
+            return
+        faults = self.sim.faults
+        if faults.take("missing_field"):
+            content[-1].pop("acceptedDate", None)
+        if faults.take("bad_values"):
+            content[0]["applyMethod"] = {"id": "trực tiếp"}  # text where a code belongs
+        if faults.take("unknown_unit"):
+            content[len(content) // 2]["agency"]["id"] = "000000000000000000000000"
 
     def _render(self, r: dict[str, Any], month: Month) -> dict[str, Any]:
         unit = self._units.get(r["agency_code"])

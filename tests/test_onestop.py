@@ -1,0 +1,251 @@
+"""Provincial one-stop systems end to end against the simulator over real HTTP: clients,
+personal-data minimisation, counters, indicators, cross-check, idempotent loads."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+import sqlalchemy as sa
+
+from pipeline import onestop as steps
+from pipeline.reference import refresh_reference
+from sources.errors import SourceHTTPError
+from sources.onestop import OneStopConfig, make_source
+from sources.raw_zone import read_manifest
+from transforms.dossiers import COUNTER_COLUMNS, monthly_counters
+from transforms.periods import Month
+from transforms.personal_data import MissingHashKeyError, dossier_key
+
+OCT, NOV, DEC = Month(2025, 10), Month(2025, 11), Month(2025, 12)
+KEY = b"test-hash-key-0123456789abcdef"
+VENDORS = {"H97": "igate", "H98": "igate", "H99": "opencps"}
+
+
+def config(sim, province="H97", **overrides) -> OneStopConfig:
+    options = {"rate_per_second": 500.0, "page_size": 250, "initial_wait": 0.05,
+               "max_wait": 0.2, "read_timeout": 10.0, "hash_key": KEY, **overrides}
+    return OneStopConfig(province, VENDORS[province], f"{sim.url}/onestop/{province}",
+                         "reformstats", "sim-secret", **options)
+
+
+def run_month(sim, settings, province="H97", month=OCT, run_id="run-1"):
+    cfg = config(sim, province)
+    ref = steps.extract_dossiers(province, month, cfg, settings, part_rows=400)
+    aggregates = steps.extract_aggregates(province, month, cfg, settings)
+    validated = steps.validate_dossiers(ref, settings)
+    return ref, validated, steps.load_month(validated, aggregates, run_id, settings)
+
+
+def world_export(sim, province="H97", month=OCT) -> pa.Table:
+    return sim.onestop.month_data(province, month)[0]
+
+
+def agencies(settings, month=OCT) -> dict[str, str]:
+    return settings.units.mapping("onestop_agency", month.first_day)
+
+
+# -- client ----------------------------------------------------------------------------
+def test_token_expiry_429_5xx_and_repeated_pages_lose_and_duplicate_nothing(simulator,
+                                                                           settings):
+    sim = simulator({"expire_token": 2, "rate_limit": 1, "server_error": 2,
+                     "repeat_page": 2}, retry_after=0.1)
+    source = make_source(config(sim, max_attempts=8))  # the faults can pile up on one call
+    pages = list(source.dossier_pages(OCT, agencies(settings)))
+    keys = pa.concat_tables(pages)["dossier_key"].to_pylist()
+    expected = {dossier_key(i, KEY) for i in world_export(sim)["dossier_id"].to_pylist()}
+    assert len(keys) == len(set(keys)) == source.total == len(expected)
+    assert set(keys) == expected
+    assert source.http.auth.renewals == 3  # first token + one after each revocation
+    assert sim.faults.fired == {"expire_token": 2, "rate_limit": 1, "server_error": 2,
+                                "repeat_page": 2}
+
+
+def test_wrong_client_secret_fails_at_once_without_retrying(simulator, settings):
+    sim = simulator()
+    source = make_source(dataclasses.replace(config(sim), client_secret="wrong"))
+    with pytest.raises(SourceHTTPError, match="not retried"):
+        list(source.dossier_pages(OCT, agencies(settings)))
+    assert sim.onestop.tokens_issued == 0
+
+
+def test_without_a_hash_key_nothing_is_extracted(simulator, settings):
+    sim = simulator()
+    with pytest.raises(MissingHashKeyError):
+        steps.extract_dossiers("H97", OCT, config(sim, hash_key=b""), settings)
+    folder = next(Path(settings.raw_dir, "onestop_H97", "dossiers").glob("*/fetch=*"))
+    assert read_manifest(folder)["status"] == "failed"
+    assert not (folder / "parts").exists()
+
+
+# -- personal data ---------------------------------------------------------------------
+def test_no_personal_data_or_dossier_id_reaches_disk_logs_or_warehouse(
+        simulator, settings, caplog):
+    sim = simulator({"bad_values": 1, "missing_field": 1, "unknown_unit": 1})
+    caplog.set_level(logging.DEBUG)
+    _, _, audit = run_month(sim, settings)
+    assert audit["rows_quarantined"] == 3  # quarantine holds rows too, and is checked below
+    export = world_export(sim)
+    secrets = set()
+    for column in ("applicant_name", "applicant_id_number", "applicant_phone",
+                   "applicant_address", "dossier_id"):
+        secrets |= set(export[column].to_pylist())
+    assert len(secrets) > 4 * export.num_rows * 0.9
+
+    texts: list[str] = [caplog.text]
+    for path in Path(settings.data_dir).rglob("*"):
+        if path.suffix == ".parquet":
+            table = pq.read_table(path)
+            texts += [str(v) for c in table.columns if pa.types.is_string(c.type)
+                      for v in c.to_pylist()]
+        elif path.is_file() and path.suffix in {".json", ".body"}:
+            texts.append(path.read_text(encoding="utf-8", errors="replace"))
+    engine = sa.create_engine(settings.warehouse_url)
+    with engine.connect() as conn:
+        columns = conn.exec_driver_sql(
+            "SELECT c.table_name, c.column_name FROM information_schema.columns c "
+            "JOIN information_schema.tables t USING (table_name) "
+            "WHERE t.table_type = 'BASE TABLE' AND c.data_type IN ('VARCHAR', 'TEXT')"
+        ).fetchall()
+        assert len(columns) > 20
+        for table, column in columns:
+            texts += [str(v) for (v,) in conn.exec_driver_sql(
+                f'SELECT "{column}" FROM {table} WHERE "{column}" IS NOT NULL')]
+    engine.dispose()
+    haystack = "\n".join(texts)
+    leaked = [s for s in secrets if s in haystack]
+    assert leaked == []
+    # and the check can see: the minimised keys are there
+    assert dossier_key(export["dossier_id"][0].as_py(), KEY) in haystack
+
+
+# -- counters, indicators, cross-check --------------------------------------------------
+def fact_rows(url: str, table: str, extra_where: str = "") -> list[tuple]:
+    engine = sa.create_engine(url)
+    skip = {"fetch_id", "run_id", "loaded_at"}
+    from warehouse.schema import metadata
+
+    cols = [c.name for c in metadata.tables[table].columns if c.name not in skip]
+    with engine.connect() as conn:
+        rows = [tuple(r) for r in conn.exec_driver_sql(
+            f"SELECT {', '.join(cols)} FROM {table} {extra_where} ORDER BY 1, 2, 3")]
+    engine.dispose()
+    return rows
+
+
+def test_loaded_counters_equal_the_worlds_and_balance(simulator, settings):
+    sim = simulator()
+    run_month(sim, settings)
+    _, world_counters = sim.onestop.month_data("H97", OCT)
+    loaded = fact_rows(settings.warehouse_url, "fact_dossier_monthly")
+    expected = sorted((r["unit_code"], r["procedure_code"], r["period_id"], "H97",
+                       *(r[c] for c in COUNTER_COLUMNS)) for r in world_counters)
+    assert loaded == expected
+    for row in world_counters:
+        assert (row["carried_over"] + row["received_total"] == row["resolved_total"]
+                + row["in_progress_on_time"] + row["in_progress_overdue"] + row["paused"]
+                + row["returned"] + row["withdrawn"])
+
+
+@pytest.mark.parametrize("province", ["H97", "H99"])
+def test_cross_check_agrees_and_flags_a_misstated_aggregate(simulator, settings, province):
+    sim = simulator()
+    run_month(sim, settings, province, run_id="clean")
+    sim.faults = type(sim.faults)({"stats_mismatch": 1})
+    run_month(sim, settings, province, run_id="mismatch")
+    with duckdb.connect(settings.warehouse_url.removeprefix("duckdb:///"),
+                        read_only=True) as db:
+        rows = db.execute("SELECT run_id, check_name, success, details FROM dq_result "
+                          "WHERE check_name LIKE 'crosscheck:%' ORDER BY 1, 2").fetchall()
+    clean = [r for r in rows if r[0] == "clean"]
+    assert clean and all(success for _, _, success, _ in clean)
+    failed = [(name, json.loads(details)) for run, name, success, details in rows
+              if run == "mismatch" and not success]
+    assert [name for name, _ in failed] == ["crosscheck:received_total"]
+    (difference,) = failed[0][1]
+    assert difference["aggregate"] - difference["export"] == 3
+
+
+def test_quarter_indicator_is_the_ratio_of_summed_counters(simulator, settings):
+    sim = simulator()
+    for month in (OCT, NOV, DEC):
+        run_month(sim, settings, month=month, run_id=f"run-{month}")
+    db = duckdb.connect(settings.warehouse_url.removeprefix("duckdb:///"), read_only=True)
+    try:
+        sums = db.execute("""SELECT unit_code, sum(resolved_early + resolved_on_time),
+                                    sum(resolved_total), sum(received_online),
+                                    sum(received_total)
+                             FROM fact_dossier_monthly GROUP BY 1""").fetchall()
+        quarter = {(u, i): (n, d, v) for u, i, n, d, v in db.execute(
+            """SELECT unit_code, indicator_code, numerator, denominator, value
+               FROM v_indicator_quarterly WHERE year = 2025 AND quarter = 4""").fetchall()}
+        months = db.execute("""SELECT count(DISTINCT period_id) FROM fact_indicator_monthly
+                               """).fetchone()[0]
+    finally:
+        db.close()
+    assert months == 3
+    for unit, on_time, resolved, online, received in sums:
+        n, d, v = quarter[(unit, "on_time_rate")]
+        assert (n, d) == (on_time, resolved)
+        assert v == pytest.approx(on_time / resolved)
+        n, d, v = quarter[(unit, "online_intake_rate")]
+        assert (n, d) == (online, received)
+        assert v == (pytest.approx(online / received) if received else None)
+
+
+# -- idempotency and revisions ----------------------------------------------------------
+def _rerun_and_revise(simulator, settings) -> None:
+    sim = simulator({"missing_field": 1})
+    run_month(sim, settings, run_id="run-1")
+    first = fact_rows(settings.warehouse_url, "fact_dossier_monthly")
+    first_ind = fact_rows(settings.warehouse_url, "fact_indicator_monthly")
+    sim.faults = type(sim.faults)({"missing_field": 1})
+    run_month(sim, settings, run_id="run-2")
+    assert fact_rows(settings.warehouse_url, "fact_dossier_monthly") == first
+    assert fact_rows(settings.warehouse_url, "fact_indicator_monthly") == first_ind
+    engine = sa.create_engine(settings.warehouse_url)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM quarantine_row").scalar_one() == 1
+    # The source revises the month: new figures replace the old ones, nothing is added.
+    revised = simulator(seed=999)
+    run_month(revised, settings, run_id="run-3")
+    after = fact_rows(settings.warehouse_url, "fact_dossier_monthly")
+    assert after != first
+    _, world_counters = revised.onestop.month_data("H97", OCT)
+    assert len(after) == len(world_counters)
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM quarantine_row").scalar_one() == 0
+        assert conn.exec_driver_sql(
+            "SELECT count(DISTINCT fetch_id) FROM fact_dossier_monthly").scalar_one() == 1
+    engine.dispose()
+
+
+def test_rerun_changes_nothing_and_revision_replaces_on_duckdb(simulator, settings):
+    _rerun_and_revise(simulator, settings)
+
+
+@pytest.mark.postgres
+def test_rerun_changes_nothing_and_revision_replaces_on_postgres(simulator, settings,
+                                                                 pg_url):
+    _rerun_and_revise(simulator, dataclasses.replace(settings, warehouse_url=pg_url))
+
+
+def test_reference_tables_follow_config(settings):
+    counts = refresh_reference(settings)
+    assert counts == refresh_reference(settings)  # replaced, not appended
+    assert counts["dim_procedure"] == 20 and counts["dim_indicator"] == 9
+
+
+def test_counters_from_parts_equal_counters_from_one_table(simulator, settings):
+    sim = simulator()
+    ref = steps.extract_dossiers("H97", OCT, config(sim), settings, part_rows=300)
+    parts = sorted(Path(ref["path"], "parts").glob("*.parquet"))
+    assert len(parts) > 2
+    whole = pa.concat_tables(pq.read_table(p) for p in parts)
+    assert monthly_counters(parts, OCT).to_pylist() == monthly_counters(whole, OCT).to_pylist()
