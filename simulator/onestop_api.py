@@ -7,7 +7,8 @@
 - `GET o/rest/v2/statistics/dossiers?month&year` — OpenCPS-style records per agency and
   domain (lĩnh vực).
 - `GET pa/dossier/--export?from-date&to-date&page&size` — every dossier with activity in
-  the month, Spring-style pages (`content`, `totalElements`, `totalPages`, `number`).
+  the month, Spring-style pages (`content`, `totalElements`, `totalPages`, `number`);
+  with `format=csv`, the same page as CSV with flat columns and `X-Total-Count`.
 
 Aggregates are computed from the same dossiers the export pages (they agree unless the
 `stats_mismatch` fault is on). Every call but the token one needs a valid bearer token.
@@ -28,6 +29,7 @@ import pyarrow as pa
 
 from simulator.errors import ApiError
 from simulator.onestop_world import OneStopWorld
+from simulator.responses import RawBody
 from transforms.dossiers import DOSSIER_SCHEMA, monthly_counters
 from transforms.periods import VN_TZ, Month
 
@@ -35,6 +37,21 @@ if TYPE_CHECKING:
     from simulator.server import PortalSimulator
 
 DEFAULT_CLIENT = ("reformstats", "sim-secret")
+# The CSV export's flat columns: world column -> CSV header.
+CSV_COLUMNS = {
+    "dossier_id": "code", "agency_id": "agencyId", "agency_code": "agencyCode",
+    "procedure_code": "procedureCode", "intake_channel": "applyMethod",
+    "received_at": "acceptedDate", "promised_date": "appointmentDate",
+    "finished_at": "completedDate", "returned_at": "refusedDate",
+    "withdrawn_at": "withdrawnDate", "paused_at": "pausedDate",
+    "result_returned_at": "resultReturnedDate", "result_channel": "resultReceivingMethod",
+    "additional_requests": "additionalRequestCount", "supplement_days": "additionalDays",
+    "inputs_digitised": "digitizedInput", "result_digitised": "digitizedResult",
+    "e_result": "electronicResult", "fee_bearing": "feeRequired",
+    "paid_online": "paidOnline", "synced_to_portal": "syncedToNationalPortal",
+    "applicant_name": "applicantFullname", "applicant_id_number": "applicantIdentityNumber",
+    "applicant_phone": "applicantPhone", "applicant_address": "applicantAddress",
+}
 
 
 def domain_code(field_vi: str) -> str:
@@ -226,23 +243,37 @@ class OneStopApi:
             data[0]["receivedCount"] += 3
         return {"total": len(data), "data": data}
 
-    def _export(self, province: str, query: dict[str, str]) -> dict[str, Any]:
+    def _export(self, province: str, query: dict[str, str]) -> dict[str, Any] | RawBody:
         month = self._month(query)
+        csv = query.get("format") == "csv"
         try:
             page, size = int(query.get("page", 0)), int(query.get("size", 500))
         except ValueError as exc:
             raise ApiError(400, f"page and size must be integers: {exc}") from exc
-        if page < 0 or not 1 <= size <= 5000:
-            raise ApiError(400, "page >= 0 and 1 <= size <= 5000")
+        if page < 0 or not 1 <= size <= (200_000 if csv else 5000):
+            raise ApiError(400, "page >= 0 and 1 <= size <= 5000 (200000 for format=csv)")
         export, _ = self.month_data(province, month)
         total = export.num_rows
         if page > 0 and self.sim.faults.take("repeat_page"):
             page = 0
+        if csv:
+            return self._csv_page(export.slice(page * size, size), total)
         rows = export.slice(page * size, size).to_pylist()
         content = [self._render(r, month) for r in rows]
         self._apply_data_faults(content)
         return {"content": content, "totalElements": total,
                 "totalPages": -(-total // size), "number": page, "size": size}
+
+    def _csv_page(self, rows: pa.Table, total: int) -> RawBody:
+        """The same page as CSV (flat columns, UTC timestamps), as systems export it."""
+        import io
+
+        import pyarrow.csv as pacsv
+
+        table = rows.select(list(CSV_COLUMNS)).rename_columns(list(CSV_COLUMNS.values()))
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer)
+        return RawBody(buffer.getvalue(), "text/csv", {"X-Total-Count": str(total)})
 
     def _apply_data_faults(self, content: list[dict[str, Any]]) -> None:
         """Broken records a real export sometimes holds (each quarantined downstream)."""

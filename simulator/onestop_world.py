@@ -72,8 +72,10 @@ def _ts(base: np.ndarray, offsets_s: np.ndarray, mask: np.ndarray) -> pa.Array:
 
 class OneStopWorld:
     def __init__(self, registry: UnitRegistry, procedures: list[Procedure], seed: int = 766,
-                 dossiers_per_unit: float = 40.0) -> None:
+                 dossiers_per_unit: float = 40.0,
+                 lookback_months: int = LOOKBACK_MONTHS) -> None:
         self.registry = registry
+        self.lookback_months = lookback_months
         self.procedures = procedures
         self.seed = seed
         self.dossiers_per_unit = dossiers_per_unit
@@ -189,7 +191,7 @@ class OneStopWorld:
         end = dt.datetime.combine(month.next().first_day, dt.time(), VN_TZ).astimezone(dt.UTC)
         tables = []
         intake = month
-        for _ in range(LOOKBACK_MONTHS):
+        for _ in range(self.lookback_months):
             for unit in self.units_of(province_code, month):
                 tables.append(self.received(unit, intake))
             intake = intake.previous()

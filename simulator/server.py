@@ -26,6 +26,7 @@ from simulator.legacy import LegacyGateway
 from simulator.onestop_api import OneStopApi
 from simulator.onestop_world import OneStopWorld, load_procedures
 from simulator.reporting import ReportingApi
+from simulator.responses import RawBody
 from simulator.world import NationalPortalWorld
 from transforms.units import UnitRegistry
 
@@ -39,7 +40,7 @@ class PortalSimulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int = 766,
                  faults: FaultPlan | None = None, units_dir: Path = DEFAULT_UNITS,
                  procedures_file: Path = DEFAULT_PROCEDURES,
-                 dossiers_per_unit: float = 40.0) -> None:
+                 dossiers_per_unit: float = 40.0, lookback_months: int = 4) -> None:
         if host not in {"127.0.0.1", "localhost", "::1"}:
             raise ValueError("the simulator only listens on loopback")
         self.world = NationalPortalWorld(UnitRegistry.from_folder(units_dir), seed=seed)
@@ -48,7 +49,8 @@ class PortalSimulator:
         self.reporting = ReportingApi(self.world, self)
         self.onestop = OneStopApi(
             OneStopWorld(self.world.registry, load_procedures(procedures_file), seed=seed,
-                         dossiers_per_unit=dossiers_per_unit), self)
+                         dossiers_per_unit=dossiers_per_unit,
+                         lookback_months=lookback_months), self)
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
@@ -153,12 +155,17 @@ class PortalSimulator:
                     body = json.dumps({"error": str(exc)}).encode("utf-8")
                     self._send(exc.status, body, headers=exc.headers)
                     return
-                body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
+                content_type, headers = "application/json", {}
+                if isinstance(payload, RawBody):
+                    body, content_type, headers = (payload.body, payload.content_type,
+                                                   payload.headers)
+                else:
+                    body = json.dumps(payload, ensure_ascii=False).encode("utf-8")
                 if fault == "malformed_json":
                     body = body[: max(1, len(body) // 2)]
                 # The client may have given up already (its timeout fired during `slow`).
                 with contextlib.suppress(BrokenPipeError, ConnectionResetError):
-                    self._send(200, body)
+                    self._send(200, body, content_type=content_type, headers=headers)
 
             def _route(self, method: str, raw: bytes) -> Any:
                 url = urllib.parse.urlsplit(self.path)

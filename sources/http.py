@@ -61,6 +61,7 @@ class FetchedResponse:
     body: bytes
     content_type: str | None
     elapsed_ms: int
+    headers: Mapping[str, str] = field(default_factory=dict, repr=False)
     sha256: str = field(init=False)
 
     def __post_init__(self) -> None:
@@ -165,6 +166,16 @@ class HttpSource:
         `params` is what the raw zone records as this request's parameters; it must not
         hold secrets (credentials travel in headers, which are never recorded).
         """
+        return self.request(method, path, params=params, data=data, json_body=json_body,
+                            query=query, parse=FetchedResponse.json)
+
+    def request(self, method: str, path: str, *, params: Mapping[str, Any],
+                parse: Callable[[FetchedResponse], Any],
+                data: Mapping[str, str] | None = None,
+                json_body: Mapping[str, Any] | None = None,
+                query: Mapping[str, Any] | None = None) -> tuple[Any, FetchedResponse]:
+        """Like `request_json` with any parser; a parser raising RetryableSourceError (an
+        unreadable body) makes the request be retried like a 5xx."""
         retrying = Retrying(
             stop=stop_after_attempt(self.retry.max_attempts),
             wait=_WaitRetryAfterOrBackoff(self.retry),
@@ -172,7 +183,7 @@ class HttpSource:
             before_sleep=self._log_retry,
             reraise=True,
         )
-        return retrying(self._attempt, method, path, params, data, json_body, query)
+        return retrying(self._attempt, method, path, params, data, json_body, query, parse)
 
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
@@ -182,7 +193,8 @@ class HttpSource:
 
     def _attempt(self, method: str, path: str, params: Mapping[str, Any],
                  data: Mapping[str, str] | None, json_body: Mapping[str, Any] | None,
-                 query: Mapping[str, Any] | None) -> tuple[Any, FetchedResponse]:
+                 query: Mapping[str, Any] | None,
+                 parse: Callable[[FetchedResponse], Any]) -> tuple[Any, FetchedResponse]:
         url = f"{self.base_url}{path}"
         self.throttle.wait()
         self.attempts += 1
@@ -214,7 +226,8 @@ class HttpSource:
             fetched_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
             body=response.content, content_type=response.headers.get("Content-Type"),
             elapsed_ms=int((time.monotonic() - started) * 1000),
+            headers=dict(response.headers),
         )
         if self.on_response is not None:
             self.on_response(fetched)
-        return fetched.json(), fetched
+        return parse(fetched), fetched

@@ -42,7 +42,7 @@ from sources.http import (
     parse_retry_after,
 )
 from transforms.periods import VN_TZ, Month
-from transforms.personal_data import minimise_export_page
+from transforms.personal_data import minimise_export_csv, minimise_export_page
 
 TOKEN_MARGIN_SECONDS = 30.0
 
@@ -88,8 +88,12 @@ class ClientCredentialsAuth(requests.auth.AuthBase):
                         f"token endpoint {self.token_url}: HTTP {response.status_code} "
                         "(not retried: check the one-stop Connection's client id and secret)",
                         status=response.status_code)
-                payload = response.json()
-                self._token = payload["access_token"]
+                try:
+                    payload = response.json()
+                    self._token = payload["access_token"]
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise RetryableSourceError(
+                        f"token endpoint {self.token_url}: unreadable answer") from exc
                 ttl = float(payload.get("expires_in", 300))
                 self._expires_at = time.monotonic() + max(1.0, ttl - min(
                     TOKEN_MARGIN_SECONDS, ttl / 2))
@@ -115,6 +119,7 @@ class OneStopConfig:
     initial_wait: float = 1.0
     max_wait: float = 60.0
     page_size: int = 1000
+    export_format: str = "json"  # json | csv (the fast path for large exports)
 
     def http(self, on_response: Callable[[FetchedResponse], None] | None = None
              ) -> HttpSource:
@@ -159,35 +164,58 @@ class _ExportMixin:
     def dossier_pages(self, month: Month, unit_codes: Mapping[str, str]
                       ) -> Iterator[pa.Table]:
         """Minimised dossiers of the month, one Arrow table per page, every page until the
-        source's `totalElements` is reached. A page identical to one already received is
-        asked for again (bounded); the caller de-duplicates keys across pages and checks
-        the distinct count against `self.total`."""
+        source's total is reached. A page identical to one already received is asked for
+        again (bounded); the caller de-duplicates keys across pages and checks the
+        distinct count against `self.total`. JSON pages are minimised record by record,
+        CSV pages column by column; both before anything is written."""
         self.total: int | None = None
+        csv = self.config.export_format == "csv"
         seen_pages: set[str] = set()
         page, refetches, received = 0, 0, 0
+        key = self.config.hash_key
         while True:
-            payload, _ = self.http.request_json(
-                "GET", "/pa/dossier/--export",
-                params={**month_window(month), "page": page, "size": self.config.page_size},
-                query={**month_window(month), "page": page, "size": self.config.page_size})
-            content = payload.get("content") if isinstance(payload, dict) else None
-            if not isinstance(content, list):
-                raise SourceResponseError(f"export page {page}: no 'content' list")
-            self.total = int(payload.get("totalElements", 0))
+            query = {**month_window(month), "page": page, "size": self.config.page_size}
+            if csv:
+                query["format"] = "csv"
+            table, fetched = self.http.request(
+                "GET", "/pa/dossier/--export", params=query, query=query,
+                parse=(lambda f: _parse_csv(f, key, unit_codes)) if csv
+                else (lambda f: _parse_json(f, key, unit_codes)))
+            total = (fetched.headers.get("X-Total-Count") if csv
+                     else table.schema.metadata and table.schema.metadata.get(b"total"))
+            self.total = int(total) if total is not None else None
             fingerprint = hashlib.sha256(
-                "|".join(str(r.get("code")) for r in content).encode()).hexdigest()
-            if content and fingerprint in seen_pages:
+                "|".join(map(str, table["dossier_key"].to_pylist())).encode()).hexdigest()
+            if table.num_rows and fingerprint in seen_pages:
                 refetches += 1
                 if refetches > 3:
                     raise IncompleteFetchError(f"export page {page} keeps repeating")
                 continue
             refetches = 0
             seen_pages.add(fingerprint)
-            received += len(content)
-            yield minimise_export_page(content, self.config.hash_key, unit_codes)
-            if not content or received >= self.total:
+            received += table.num_rows
+            yield table.replace_schema_metadata(None)
+            if table.num_rows == 0 or self.total is None or received >= self.total:
                 break
             page += 1
+
+
+def _parse_json(fetched: FetchedResponse, key: bytes, unit_codes: Mapping[str, str]
+                ) -> pa.Table:
+    payload = fetched.json()
+    content = payload.get("content") if isinstance(payload, dict) else None
+    if not isinstance(content, list):
+        raise SourceResponseError(f"export page from {fetched.url}: no 'content' list")
+    table = minimise_export_page(content, key, unit_codes)
+    return table.replace_schema_metadata({"total": str(payload.get("totalElements", 0))})
+
+
+def _parse_csv(fetched: FetchedResponse, key: bytes, unit_codes: Mapping[str, str]
+               ) -> pa.Table:
+    try:
+        return minimise_export_csv(fetched.body, key, unit_codes)
+    except pa.ArrowInvalid as exc:  # a truncated or garbled page: ask for it again
+        raise RetryableSourceError(f"unreadable CSV from {fetched.url}: {exc}") from exc
 
 
 class IGateSource(_ExportMixin):
