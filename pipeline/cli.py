@@ -37,11 +37,16 @@ def simulator(
     seed: Annotated[int, typer.Option(help="seed of the synthetic world")] = 766,
     faults: Annotated[str | None, typer.Option(
         help='fault plan as JSON, e.g. {"rate_limit": 2}')] = None,
+    dossiers_per_unit: Annotated[float, typer.Option(
+        help="one-stop volume: mean dossiers per unit and month")] = 40.0,
+    lookback_months: Annotated[int, typer.Option(
+        help="one-stop: months of intake an export can reach back to")] = 4,
 ) -> None:
     """Serve the portal simulator on 127.0.0.1 until interrupted."""
     from simulator import FaultPlan, PortalSimulator
 
-    sim = PortalSimulator(port=port, seed=seed, faults=FaultPlan.parse(faults))
+    sim = PortalSimulator(port=port, seed=seed, faults=FaultPlan.parse(faults),
+                          dossiers_per_unit=dossiers_per_unit, lookback_months=lookback_months)
     typer.echo(f"Portal simulator on {sim.url} (seed {seed}); Ctrl-C to stop")
     try:
         sim.serve_forever()

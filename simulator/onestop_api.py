@@ -75,6 +75,7 @@ class OneStopApi:
         self.tokens_issued = 0
         self._lock = threading.Lock()
         self._cache: dict[tuple[str, Month], tuple[pa.Table, list[dict[str, Any]]]] = {}
+        self._csv_cache: dict[tuple[str, Month, str], pa.Table] = {}
         self._units = {u.unit_code: u for u in world.registry.units}
         self._provinces = {u.unit_code for u in world.registry.units if u.level == "province"}
         self._procedures = {p.code: p for p in world.procedures}
@@ -257,22 +258,44 @@ class OneStopApi:
         if page > 0 and self.sim.faults.take("repeat_page"):
             page = 0
         if csv:
-            return self._csv_page(export.slice(page * size, size), total)
+            return self._csv_page(province, month, page, size, total)
         rows = export.slice(page * size, size).to_pylist()
         content = [self._render(r, month) for r in rows]
         self._apply_data_faults(content)
         return {"content": content, "totalElements": total,
                 "totalPages": -(-total // size), "number": page, "size": size}
 
-    def _csv_page(self, rows: pa.Table, total: int) -> RawBody:
-        """The same page as CSV (flat columns, UTC timestamps), as systems export it."""
+    def _csv_table(self, province: str, month: Month) -> pa.Table:
+        """The export with CSV headers and timestamps already rendered as ISO text (UTC,
+        with 'Z'), built once per province and month so pages are cheap to serve."""
+        import pyarrow.compute as pc
+
+        key = (province, month, "csv")
+        with self._lock:
+            if key in self._csv_cache:
+                return self._csv_cache[key]
+        export, _ = self.month_data(province, month)
+        columns = []
+        for name in CSV_COLUMNS:
+            column = export[name]
+            if pa.types.is_timestamp(column.type):
+                column = pc.binary_join_element_wise(
+                    column.cast(pa.timestamp("s")).cast(pa.string()), "Z", "")
+            columns.append(column)
+        table = pa.table(columns, names=list(CSV_COLUMNS.values()))
+        with self._lock:
+            self._csv_cache[key] = table
+        return table
+
+    def _csv_page(self, province: str, month: Month, page: int, size: int,
+                  total: int) -> RawBody:
+        """One page of the export as CSV (flat columns), as systems export it."""
         import io
 
         import pyarrow.csv as pacsv
 
-        table = rows.select(list(CSV_COLUMNS)).rename_columns(list(CSV_COLUMNS.values()))
         buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer)
+        pacsv.write_csv(self._csv_table(province, month).slice(page * size, size), buffer)
         return RawBody(buffer.getvalue(), "text/csv", {"X-Total-Count": str(total)})
 
     def _apply_data_faults(self, content: list[dict[str, Any]]) -> None:

@@ -2,14 +2,13 @@
 
 Applied in the client, on each page as it arrives, before anything is written anywhere:
 citizen names, ID numbers, phones and addresses are dropped (never copied into the output),
-and the source's dossier ID is replaced by a keyed hash (HMAC-SHA256, 128 bits), so the same
+and the source's dossier ID is replaced by a keyed hash (keyed BLAKE2b, 128 bits), so the same
 dossier keeps the same key across fetches without the ID being recoverable without the key.
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -26,7 +25,11 @@ class MissingHashKeyError(RuntimeError):
 
 
 def dossier_key(source_id: str, key: bytes) -> str:
-    return hmac.new(key, source_id.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+    """Keyed BLAKE2b (RFC 7693, a keyed hash designed as a MAC) of the source's dossier ID,
+    128 bits as hex. About 3x cheaper than HMAC-SHA256 here, which matters at 10M rows."""
+    if len(key) > 64:  # BLAKE2b keys are at most 64 bytes
+        key = hashlib.sha256(key).digest()
+    return hashlib.blake2b(source_id.encode("utf-8"), key=key, digest_size=16).hexdigest()
 
 
 def _get(record: Mapping[str, Any], *path: str) -> Any:

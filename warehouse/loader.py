@@ -71,8 +71,14 @@ def replace_partition(conn: sa.Connection, table: sa.Table, rows: pa.Table,
         staging = f"staging_{table.name}_{secrets.token_hex(4)}"
         conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {staging} "
                              f"(LIKE {_quote(table.name)}) ON COMMIT DROP")
+        # Arrow formats time-zone-aware timestamps slowly; write them as UTC wall-clock
+        # values and let this transaction read them as UTC.
+        conn.exec_driver_sql("SET LOCAL TimeZone = 'UTC'")
+        naive = pa.schema([pa.field(f.name, pa.timestamp(f.type.unit))
+                           if pa.types.is_timestamp(f.type) and f.type.tz else f
+                           for f in rows.schema])
         buffer = io.BytesIO()
-        pacsv.write_csv(rows, buffer, pacsv.WriteOptions(include_header=False))
+        pacsv.write_csv(rows.cast(naive), buffer, pacsv.WriteOptions(include_header=False))
         raw = conn.connection.driver_connection
         with raw.cursor() as cursor, cursor.copy(
                 f"COPY {staging} ({column_list}) FROM STDIN (FORMAT csv)") as copy:
