@@ -41,7 +41,7 @@ airflow: $(STAMP)
 	$(BIN)/reformstats airflow-standalone
 
 bench: $(STAMP)
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/onestop_pipeline.py --dossiers 1000000
 
 ## lock: re-resolve requirements.lock from pyproject.toml (needs the package registry)
 lock: $(BIN)/python

@@ -47,8 +47,12 @@ def _text(value: str) -> str:
 
 
 def run_rules(dataset: str, files: Sequence[Path], good_path: Path, quarantine_path: Path,
-              *, key: str, order_by: str, memory_limit: str = "1GB") -> RuleRun:
-    """Apply the dataset's rules to `files`; write good and quarantined rows as Parquet."""
+              *, key: str, order_by: str, memory_limit: str = "1GB",
+              known_unique: bool = False) -> RuleRun:
+    """Apply the dataset's rules to `files`; write good and quarantined rows as Parquet.
+
+    Rows are de-duplicated by `key` (first by `order_by`) unless the caller already knows
+    the keys are unique (`known_unique`), which spares a window over every row."""
     import duckdb
 
     rules = load_rules(dataset)
@@ -61,10 +65,14 @@ def run_rules(dataset: str, files: Sequence[Path], good_path: Path, quarantine_p
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"CREATE VIEW src AS SELECT * FROM read_parquet({_sql_list(files)})")
-        con.execute(f"""CREATE VIEW rows AS SELECT * EXCLUDE (_n) FROM (
-                          SELECT *, row_number() OVER (PARTITION BY {key}
-                                                       ORDER BY {order_by}) AS _n FROM src)
-                        WHERE _n = 1 OR {key} IS NULL""")
+        if known_unique:
+            con.execute("CREATE VIEW rows AS SELECT * FROM src")
+        else:
+            con.execute(f"""CREATE VIEW rows AS SELECT * EXCLUDE (_n) FROM (
+                              SELECT *, row_number() OVER (PARTITION BY {key}
+                                                           ORDER BY {order_by}) AS _n
+                              FROM src)
+                            WHERE _n = 1 OR {key} IS NULL""")
         counts = con.execute(
             "SELECT (SELECT count(*) FROM src), count(*), "
             + ", ".join(f"count(*) FILTER (WHERE {fails[r['name']]})" for r in rules)

@@ -110,9 +110,14 @@ def validate_dossiers(ref_dict: dict[str, str], settings: Settings) -> dict[str,
               / f"fetch={ref.fetch_id}")
     folder.mkdir(parents=True, exist_ok=True)
     parts = sorted(Path(ref.path, "parts").glob("part-*.parquet"))
+    manifest = read_manifest(ref.path) or {}
+    # Extract counted rows and distinct keys; when they agree no page repeated a dossier.
+    unique = manifest.get("records") is not None and manifest.get("records") == manifest.get(
+        "distinct")
     result = run_rules("dossiers", parts, folder / "good.parquet",
                        folder / "quarantine.parquet", key="dossier_key",
-                       order_by="received_at NULLS LAST, finished_at NULLS LAST")
+                       order_by="received_at NULLS LAST, finished_at NULLS LAST",
+                       known_unique=unique)
     (folder / "dq_results.json").write_text(json.dumps(
         [o.__dict__ | {"failing_rows": 0} for o in result.outcomes], ensure_ascii=False,
         indent=1), encoding="utf-8")

@@ -253,3 +253,26 @@ def test_counters_from_parts_equal_counters_from_one_table(simulator, settings):
     assert len(parts) > 2
     whole = pa.concat_tables(pq.read_table(p) for p in parts)
     assert monthly_counters(parts, OCT).to_pylist() == monthly_counters(whole, OCT).to_pylist()
+
+
+def test_validation_drops_duplicate_dossiers_and_quarantines_broken_ones(tmp_path):
+    from expectations.sql_rules import run_rules
+    from tests.test_dossier_counters import dossier
+    from transforms.dossiers import DOSSIER_SCHEMA
+
+    rows = [dossier("2025-10-02 08:00"), dossier("2025-10-03 08:00", channel=2),
+            dossier("2025-10-04 08:00", channel=7),                        # unknown channel
+            dossier("2025-10-05 08:00", finished="2025-10-01 08:00")]      # ends before intake
+    rows.append(dict(rows[1]))                                             # a repeated dossier
+    part = tmp_path / "part-00001.parquet"
+    pq.write_table(pa.Table.from_pylist(rows, schema=DOSSIER_SCHEMA), part)
+    result = run_rules("dossiers", [part], tmp_path / "good.parquet", tmp_path / "bad.parquet",
+                       key="dossier_key", order_by="received_at")
+    assert (result.rows_in, result.duplicates_dropped) == (4, 1)
+    assert (result.rows_good, result.rows_quarantined) == (2, 2)
+    bad = pq.read_table(tmp_path / "bad.parquet").to_pylist()
+    assert sorted(r["reasons"] for r in bad) == [
+        "intake channel is 1 in person, 2 online or 3 postal",
+        "nothing happens to a dossier before it was received"]
+    failed = {o.check_name for o in result.outcomes if not o.success}
+    assert failed == {"rule:intake_channel_known", "rule:events_after_intake"}
