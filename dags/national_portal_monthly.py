@@ -7,45 +7,30 @@ Backfill a year with `airflow backfill create --dag-id national_portal_monthly
 
 from __future__ import annotations
 
-import datetime as dt
+from airflow.sdk import dag, task
 
-import pendulum
-from airflow.sdk import CronDataIntervalTimetable, dag, task
-
-from plugins.notifiers import notify_ops
+from plugins.monthly import (
+    DEFAULT_ARGS,
+    START_DATE,
+    monthly_schedule,
+    partition,
+    refresh_reference,
+)
 
 DATASETS = ["portal_score", "portal_monthly_counters"]
 
 
 @dag(
     dag_id="national_portal_monthly",
-    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="Asia/Ho_Chi_Minh"),
-    start_date=pendulum.datetime(2019, 1, 1, tz="Asia/Ho_Chi_Minh"),
+    schedule=monthly_schedule(),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=3,
-    default_args={
-        "retries": 3,
-        "retry_delay": dt.timedelta(minutes=5),
-        "retry_exponential_backoff": True,
-        "on_failure_callback": notify_ops,
-    },
+    default_args=DEFAULT_ARGS,
     tags=["national_portal", "monthly"],
     doc_md=__doc__,
 )
 def national_portal_monthly() -> None:
-    @task
-    def partition(data_interval_start=None, data_interval_end=None) -> str:
-        from transforms.periods import month_of_interval
-
-        return str(month_of_interval(data_interval_start, data_interval_end))
-
-    @task
-    def refresh_reference() -> dict:
-        from pipeline.reference import refresh_reference
-        from plugins.hooks import pipeline_settings
-
-        return refresh_reference(pipeline_settings())
-
     @task(max_active_tis_per_dag=1)  # the portal asks for ~1 request/s: one extract at a time
     def extract(dataset: str, month: str) -> dict:
         from pipeline.national_portal import extract

@@ -1,0 +1,45 @@
+"""What every month-partitioned DAG shares: schedule, defaults, and the two opening tasks.
+
+Light on purpose: DAG files import this at parse time (airflow.sdk and pendulum only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pendulum
+from airflow.sdk import CronDataIntervalTimetable, task
+
+from plugins.notifiers import notify_ops
+
+START_DATE = pendulum.datetime(2019, 1, 1, tz="Asia/Ho_Chi_Minh")
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "retries": 3,
+    "retry_delay": dt.timedelta(minutes=5),
+    "retry_exponential_backoff": True,
+    "on_failure_callback": notify_ops,
+}
+
+
+def monthly_schedule() -> CronDataIntervalTimetable:
+    """Runs after each calendar month (Vietnam time); the data interval is that month."""
+    return CronDataIntervalTimetable("0 0 1 * *", timezone="Asia/Ho_Chi_Minh")
+
+
+@task
+def partition(data_interval_start=None, data_interval_end=None) -> str:
+    """The month this run loads ('YYYY-MM'); fails loudly without a one-month interval."""
+    from transforms.periods import month_of_interval
+
+    return str(month_of_interval(data_interval_start, data_interval_end))
+
+
+@task
+def refresh_reference() -> dict:
+    """Units, crosswalk, procedures and indicator catalogue from config/ (idempotent)."""
+    from pipeline.reference import refresh_reference
+    from plugins.hooks import pipeline_settings
+
+    return refresh_reference(pipeline_settings())
