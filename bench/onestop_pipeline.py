@@ -253,7 +253,7 @@ def main() -> None:
                 + results["counters+indicators+load PostgreSQL"]["seconds"], 2)
         results["peak_rss_mb_pipeline"] = round(peak_rss_mb())
         print("Bulk path on dossier-level rows:")
-        rows = pq.read_table(good)
+        rows = pq.read_table(good, partitioning=None)
         timed("bulk load DuckDB (Arrow)", results, rows.num_rows, bulk_load,
               duck.warehouse_url, rows)
         if pg:

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from expectations.runner import SEVERITIES, CheckOutcome
+from transforms.dossiers import parquet_source
 
 RULES_DIR = Path(__file__).resolve().parent
 
@@ -36,10 +37,6 @@ def load_rules(dataset: str) -> list[dict[str, Any]]:
             raise ValueError(f"{path.name}: rule {rule.get('name')} needs severity in "
                              f"{SEVERITIES} and fails_when")
     return rules
-
-
-def _sql_list(paths: Sequence[Path]) -> str:
-    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"
 
 
 def _text(value: str) -> str:
@@ -64,7 +61,7 @@ def run_rules(dataset: str, files: Sequence[Path], good_path: Path, quarantine_p
     con = duckdb.connect(config={"memory_limit": memory_limit})
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(f"CREATE VIEW src AS SELECT * FROM read_parquet({_sql_list(files)})")
+        con.execute(f"CREATE VIEW src AS SELECT * FROM {parquet_source(files)}")
         if known_unique:
             con.execute("CREATE VIEW rows AS SELECT * FROM src")
         else:

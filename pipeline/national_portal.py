@@ -144,7 +144,7 @@ def load(validated: dict[str, Any], run_id: str, settings: Settings) -> dict[str
                               ("source", "dataset", "month", "fetch_id", "path")})
     month = Month.parse(ref.month)
     folder = Path(validated["staging"])
-    bad = pq.read_table(folder / "quarantine.parquet").to_pandas()
+    bad = pq.read_table(folder / "quarantine.parquet", partitioning=None).to_pandas()
     quarantined = [{
         "record_index": row["record_index"], "unit_code": row.get("unit_code"),
         "source_unit_id": row.get("source_unit_id"), "reasons": row["reasons"],
@@ -154,7 +154,7 @@ def load(validated: dict[str, Any], run_id: str, settings: Settings) -> dict[str
         source=ref.source, dataset=ref.dataset, month=month, fetch_id=ref.fetch_id,
         run_id=run_id, rows_in=int(validated["rows_in"]),
         raw_sha256=raw_sha256(read_manifest(ref.path) or {}),
-        facts=[(FACT_TABLES[ref.dataset], pq.read_table(folder / "good.parquet"),
+        facts=[(FACT_TABLES[ref.dataset], pq.read_table(folder / "good.parquet", partitioning=None),
                 {"period_id": month.period_id})],
         quarantined=quarantined,
         outcomes=json.loads((folder / "dq_results.json").read_text(encoding="utf-8")),

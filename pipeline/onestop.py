@@ -24,7 +24,12 @@ from pipeline.settings import Settings
 from sources.errors import IncompleteFetchError
 from sources.onestop import OneStopConfig, make_source
 from sources.raw_zone import FetchRef, RawZone, read_manifest, read_records
-from transforms.dossiers import COUNTER_COLUMNS, DOSSIER_SCHEMA, monthly_counters
+from transforms.dossiers import (
+    COUNTER_COLUMNS,
+    DOSSIER_SCHEMA,
+    monthly_counters,
+    parquet_source,
+)
 from transforms.indicators import Catalogue, indicator_rows
 from transforms.periods import Month
 
@@ -43,9 +48,8 @@ def source_name(province: str) -> str:
 def _count_distinct(parts: list[Path], column: str) -> int:
     import duckdb
 
-    paths = "[" + ", ".join(f"'{p}'" for p in parts) + "]"
     with duckdb.connect() as con:
-        return con.execute(f"SELECT count(DISTINCT {column}) FROM read_parquet({paths})"
+        return con.execute(f"SELECT count(DISTINCT {column}) FROM {parquet_source(parts)}"
                            ).fetchone()[0]
 
 
@@ -213,7 +217,7 @@ def load_month(validated: dict[str, Any], aggregates_ref: dict[str, str] | None,
         outcomes += cross_check(by_unit, aggregates,
                                 settings.units.mapping("onestop_agency", month.first_day))
 
-    bad = pq.read_table(folder / "quarantine.parquet")
+    bad = pq.read_table(folder / "quarantine.parquet", partitioning=None)
     quarantined = [{
         "record_index": index, "unit_code": row.get("unit_code"),
         "source_unit_id": row.get("source_unit_id"), "reasons": row["reasons"],

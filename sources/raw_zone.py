@@ -182,7 +182,7 @@ def read_manifest(folder: Path | str) -> dict[str, Any] | None:
 
 def read_records(ref: FetchRef) -> list[tuple[str | None, dict[str, Any]]]:
     """The parsed records of a fetch as (request_key, record), in their original order."""
-    table = pq.read_table(Path(ref.path) / RECORDS)
+    table = pq.read_table(Path(ref.path) / RECORDS, partitioning=None)
     keys = table.column("request_key").to_pylist()
     texts = table.column("record_json").to_pylist()
     return [(key, json.loads(text)) for key, text in zip(keys, texts, strict=True)]

@@ -146,12 +146,15 @@ ORDER BY unit_code, procedure_code
 """
 
 
-def _source_sql(source: object) -> str:
-    if isinstance(source, str | Path):
-        return f"read_parquet('{source}')"
-    if isinstance(source, Sequence):
-        return "read_parquet([" + ", ".join(f"'{p}'" for p in source) + "])"
-    raise TypeError(f"dossiers must be a Parquet path or list of paths, got {type(source)}")
+def parquet_source(paths: str | Path | Sequence[str | Path]) -> str:
+    """A DuckDB `read_parquet(...)` expression for one file or a list of files (paths
+    quoted; folder names like month=… are not read as partition columns)."""
+    if isinstance(paths, str | Path):
+        paths = [paths]
+    if not isinstance(paths, Sequence):
+        raise TypeError(f"expected a Parquet path or list of paths, got {type(paths)}")
+    quoted = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    return f"read_parquet([{quoted}], hive_partitioning = false)"
 
 
 def monthly_counters(dossiers: pa.Table | str | Path | Sequence[str | Path], month: Month,
@@ -175,7 +178,7 @@ def monthly_counters(dossiers: pa.Table | str | Path | Sequence[str | Path], mon
             con.register("dossiers_input", dossiers)
             source = "dossiers_input"
         else:
-            source = _source_sql(dossiers)
+            source = parquet_source(dossiers)
         start_utc, end_utc = (
             dt.datetime.combine(day, dt.time(), VN_TZ).astimezone(dt.UTC)
             for day in (month.first_day, month.next().first_day))
