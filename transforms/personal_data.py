@@ -16,12 +16,41 @@ import pyarrow as pa
 
 from transforms.dossiers import DOSSIER_SCHEMA
 
-# Fields of the source record that may identify a citizen: never read into our output.
-PERSONAL_FIELDS = ("applicant",)
-
 
 class MissingHashKeyError(RuntimeError):
     """No key for hashing dossier IDs: refuse to run rather than store raw IDs."""
+
+
+# Our column <- (path in an export record as JSON, header in the export as CSV). Only these
+# are read; the applicant's fields are in neither, so they are never copied.
+EXPORT_FIELDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "source_unit_id": (("agency", "id"), "agencyId"),
+    "procedure_code": (("procedure", "code"), "procedureCode"),
+    "intake_channel": (("applyMethod", "id"), "applyMethod"),
+    "received_at": (("acceptedDate",), "acceptedDate"),
+    "promised_date": (("appointmentDate",), "appointmentDate"),
+    "finished_at": (("completedDate",), "completedDate"),
+    "returned_at": (("refusedDate",), "refusedDate"),
+    "withdrawn_at": (("withdrawnDate",), "withdrawnDate"),
+    "paused_at": (("pausedDate",), "pausedDate"),
+    "result_returned_at": (("resultReturnedDate",), "resultReturnedDate"),
+    "result_channel": (("resultReceivingMethod", "id"), "resultReceivingMethod"),
+    "additional_requests": (("additionalRequestCount",), "additionalRequestCount"),
+    "supplement_days": (("additionalDays",), "additionalDays"),
+    "inputs_digitised": (("digitizedInput",), "digitizedInput"),
+    "result_digitised": (("digitizedResult",), "digitizedResult"),
+    "e_result": (("electronicResult",), "electronicResult"),
+    "fee_bearing": (("feeRequired",), "feeRequired"),
+    "paid_online": (("paidOnline",), "paidOnline"),
+    "synced_to_portal": (("syncedToNationalPortal",), "syncedToNationalPortal"),
+}
+
+
+def _require_key(key: bytes) -> None:
+    if not key:
+        raise MissingHashKeyError(
+            "no dossier hash key: set the Connection 'dossier_hash_key' (password) or "
+            "REFORMSTATS_DOSSIER_HASH_KEY")
 
 
 def dossier_key(source_id: str, key: bytes) -> str:
@@ -49,35 +78,15 @@ def minimise_export_page(records: Sequence[Mapping[str, Any]], key: bytes,
     agency gives a NULL unit_code, which validation quarantines. Only the fields named here
     are read: anything else in the record (the applicant block included) is left behind.
     """
-    if not key:
-        raise MissingHashKeyError(
-            "no dossier hash key: set the Connection 'dossier_hash_key' (password) or "
-            "REFORMSTATS_DOSSIER_HASH_KEY")
+    _require_key(key)
     columns: dict[str, list[Any]] = {f.name: [] for f in DOSSIER_SCHEMA}
     for r in records:
         source_id = r.get("code") or r.get("id")
         agency_id = _get(r, "agency", "id")
         columns["dossier_key"].append(dossier_key(str(source_id), key) if source_id else None)
-        columns["source_unit_id"].append(agency_id)
         columns["unit_code"].append(unit_codes.get(agency_id) if agency_id else None)
-        columns["procedure_code"].append(_get(r, "procedure", "code"))
-        columns["intake_channel"].append(_get(r, "applyMethod", "id"))
-        columns["received_at"].append(r.get("acceptedDate"))
-        columns["promised_date"].append(r.get("appointmentDate"))
-        columns["finished_at"].append(r.get("completedDate"))
-        columns["returned_at"].append(r.get("refusedDate"))
-        columns["withdrawn_at"].append(r.get("withdrawnDate"))
-        columns["paused_at"].append(r.get("pausedDate"))
-        columns["result_returned_at"].append(r.get("resultReturnedDate"))
-        columns["result_channel"].append(_get(r, "resultReceivingMethod", "id"))
-        columns["additional_requests"].append(r.get("additionalRequestCount"))
-        columns["supplement_days"].append(r.get("additionalDays"))
-        columns["inputs_digitised"].append(r.get("digitizedInput"))
-        columns["result_digitised"].append(r.get("digitizedResult"))
-        columns["e_result"].append(r.get("electronicResult"))
-        columns["fee_bearing"].append(r.get("feeRequired"))
-        columns["paid_online"].append(r.get("paidOnline"))
-        columns["synced_to_portal"].append(r.get("syncedToNationalPortal"))
+        for name, (path, _) in EXPORT_FIELDS.items():
+            columns[name].append(_get(r, *path))
     errors: list[list[str]] = [[] for _ in records]
     arrays = [_column(columns[f.name], f, errors) for f in DOSSIER_SCHEMA
               if f.name != "parse_errors"]
@@ -109,37 +118,21 @@ def _column(values: list[Any], field: pa.Field, errors: list[list[str]]) -> pa.A
     return _convert(cleaned, field)
 
 
-# The CSV export's columns we read; the applicant's columns are not even parsed.
-CSV_FIELDS = {
-    "code": None, "agencyId": "source_unit_id", "procedureCode": "procedure_code",
-    "applyMethod": "intake_channel", "acceptedDate": "received_at",
-    "appointmentDate": "promised_date", "completedDate": "finished_at",
-    "refusedDate": "returned_at", "withdrawnDate": "withdrawn_at", "pausedDate": "paused_at",
-    "resultReturnedDate": "result_returned_at", "resultReceivingMethod": "result_channel",
-    "additionalRequestCount": "additional_requests", "additionalDays": "supplement_days",
-    "digitizedInput": "inputs_digitised", "digitizedResult": "result_digitised",
-    "electronicResult": "e_result", "feeRequired": "fee_bearing", "paidOnline": "paid_online",
-    "syncedToNationalPortal": "synced_to_portal",
-}
-
-
 def minimise_export_csv(body: bytes, key: bytes, unit_codes: Mapping[str, str]) -> pa.Table:
     """A CSV export page -> DOSSIER_SCHEMA, vectorised (Arrow's C++ CSV reader).
 
-    Only the columns in CSV_FIELDS are parsed (`include_columns`), so names, ID numbers,
-    phones and addresses never become values in this process beyond the response bytes.
+    Only `code` and the headers in EXPORT_FIELDS are parsed (`include_columns`), so names,
+    ID numbers, phones and addresses never become values beyond the response bytes.
     """
     import io
 
     import pyarrow.compute as pc
     import pyarrow.csv as pacsv
 
-    if not key:
-        raise MissingHashKeyError(
-            "no dossier hash key: set the Connection 'dossier_hash_key' (password) or "
-            "REFORMSTATS_DOSSIER_HASH_KEY")
+    _require_key(key)
+    headers = ["code"] + [header for _, header in EXPORT_FIELDS.values()]
     table = pacsv.read_csv(io.BytesIO(body), convert_options=pacsv.ConvertOptions(
-        include_columns=list(CSV_FIELDS), column_types=dict.fromkeys(CSV_FIELDS, pa.string()),
+        include_columns=headers, column_types=dict.fromkeys(headers, pa.string()),
         strings_can_be_null=True))
     n = table.num_rows
     errors: list[list[str]] = [[] for _ in range(n)]
@@ -150,11 +143,9 @@ def minimise_export_csv(body: bytes, key: bytes, unit_codes: Mapping[str, str]) 
     mapping_values = pa.array(list(unit_codes.values()), pa.string())
     unit = pc.take(mapping_values, pc.index_in(agency, value_set=mapping_keys))
     arrays = {"dossier_key": keyed, "unit_code": unit}
-    for source_name, name in CSV_FIELDS.items():
-        if name is None:
-            continue
+    for name, (_, header) in EXPORT_FIELDS.items():
         field = DOSSIER_SCHEMA.field(name)
-        column = table[source_name].combine_chunks()
+        column = table[header].combine_chunks()
         try:
             arrays[name] = column.cast(field.type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
