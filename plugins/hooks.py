@@ -81,7 +81,7 @@ def dossier_hash_key() -> bytes:
 class OneStopHook(BaseHook):
     """A province's one-stop system: Connection `onestop_<province>` (host = base URL,
     login = client id, password = client secret; extras page_size, rate_per_second,
-    vendor), else REFORMSTATS_ONESTOP_<CODE>_URL / _CLIENT_ID / _CLIENT_SECRET."""
+    vendor, export_format), else REFORMSTATS_ONESTOP_<CODE>_URL / _CLIENT_ID / _CLIENT_SECRET."""
 
     conn_type = "http"
     hook_name = "Provincial one-stop system (một cửa điện tử)"
@@ -118,7 +118,9 @@ class OneStopHook(BaseHook):
             client_id=client_id or "", client_secret=secret or "",
             hash_key=dossier_hash_key(),
             rate_per_second=float(extra.get("rate_per_second", config["rate_per_second"])),
-            page_size=int(extra.get("page_size", config["page_size"])))
+            page_size=int(extra.get("page_size", config["page_size"])),
+            export_format=extra.get("export_format", province.get(
+                "export_format", config["export_format"])))
 
     def get_conn(self) -> Any:
         return self.get_config(pipeline_settings())
