@@ -48,7 +48,8 @@ def source_name(province: str) -> str:
 def _count_distinct(parts: list[Path], column: str) -> int:
     import duckdb
 
-    with duckdb.connect() as con:
+    # Bounded memory whatever the number of rows: DuckDB spills the hash table to disk.
+    with duckdb.connect(config={"memory_limit": "512MB"}) as con:
         return con.execute(f"SELECT count(DISTINCT {column}) FROM {parquet_source(parts)}"
                            ).fetchone()[0]
 
