@@ -60,3 +60,9 @@ def test_unknown_counter_in_catalogue_is_rejected(tmp_path) -> None:
                     "direction: higher_is_better}\n", encoding="utf-8")
     with pytest.raises(ValueError, match="unknown counters"):
         Catalogue.from_file(path)
+
+
+def test_indicators_on_month_end_stocks_are_not_summable_over_months() -> None:
+    summable = {i.code: i.summable_over_months for i in CATALOGUE.indicators}
+    assert summable["on_time_rate_with_in_progress"] is False
+    assert summable["on_time_rate"] is True and summable["online_intake_rate"] is True

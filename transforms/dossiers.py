@@ -73,6 +73,12 @@ COUNTER_COLUMNS = [
     "resolved_e_result", "received_fee_bearing", "received_paid_online", "received_synced",
 ]
 
+# Counters that are states at a month's start or end (stocks), not events in the month
+# (flows): a dossier open for three months is in three months' in_progress counts, so
+# these must never be summed over months.
+STOCK_COUNTERS = frozenset({"carried_over", "in_progress_on_time", "in_progress_overdue",
+                            "paused"})
+
 _COUNTERS_SQL = """
 WITH d AS (
     SELECT unit_code, procedure_code, intake_channel, result_channel,

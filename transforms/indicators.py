@@ -13,7 +13,7 @@ from typing import Any
 
 import yaml
 
-from transforms.dossiers import COUNTER_COLUMNS
+from transforms.dossiers import COUNTER_COLUMNS, STOCK_COUNTERS
 
 DIRECTIONS = ("higher_is_better", "lower_is_better")
 
@@ -35,6 +35,12 @@ class Indicator:
     denominator: tuple[str, ...]
     direction: str
     targets: tuple[Target, ...]
+
+    @property
+    def summable_over_months(self) -> bool:
+        """Quarter / half / year values may be summed from months only for indicators
+        built on flows; one with a stock counter (in progress at month end) may not."""
+        return not (set(self.numerator) | set(self.denominator)) & STOCK_COUNTERS
 
     def target_for(self, level: str | None, year: int) -> float | None:
         for t in self.targets:

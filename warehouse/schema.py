@@ -177,6 +177,8 @@ dim_indicator = sa.Table(
     sa.Column("denominator", sa.String(255), nullable=False, comment="counters summed, '+'"),
     sa.Column("direction", sa.String(32), nullable=False),
     sa.Column("formula_version", sa.String(32), nullable=False),
+    sa.Column("summable_over_months", sa.Boolean, nullable=False,
+              comment="false when built on month-end stocks: no quarter/half/year view value"),
     comment="Indicator catalogue (config/indicators.yaml)",
 )
 
@@ -244,6 +246,7 @@ VIEWS = {
                max(f.target) AS target
         FROM fact_indicator_monthly f
         JOIN dim_period p ON p.period_id = f.period_id
+        JOIN dim_indicator i ON i.indicator_code = f.indicator_code AND i.summable_over_months
         GROUP BY f.unit_code, f.province_code, f.indicator_code, p.year{key}
     """ for name, key in (("quarterly", ", p.quarter"), ("half_yearly", ", p.half"),
                           ("yearly", ""))},
