@@ -207,7 +207,7 @@ def load_month(validated: dict[str, Any], aggregates_ref: dict[str, str] | None,
     catalogue = Catalogue.from_file(settings.config_dir / "indicators.yaml")
     indicators = indicator_rows(
         [{"unit_code": u, "period_id": month.period_id, **c} for u, c in by_unit.items()],
-        catalogue, settings.units.level_of(month.first_day), month.year)
+        catalogue, settings.units.level_of(month.last_day), month.year)
     for row in indicators:
         row["province_code"] = province
 
