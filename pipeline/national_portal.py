@@ -99,11 +99,6 @@ def normalise_fetch(ref: FetchRef, settings: Settings) -> pd.DataFrame:
     return normalise.legacy_766_scores(rows, month, settings.units)
 
 
-def _staging_folder(ref: FetchRef, settings: Settings) -> Path:
-    return (settings.staging_dir / ref.source / ref.dataset / f"month={ref.month}"
-            / f"fetch={ref.fetch_id}")
-
-
 def validate(ref_dict: dict[str, str], settings: Settings) -> dict[str, Any]:
     """Normalise a fetch, run its suite, split rows into good and quarantined."""
     from expectations.runner import validate_frame
@@ -119,7 +114,7 @@ def validate(ref_dict: dict[str, str], settings: Settings) -> dict[str, Any]:
     bad = frame.loc[bad_positions].copy()
     bad["reasons"] = ["; ".join(report.row_reasons[p]) for p in bad_positions]
 
-    folder = _staging_folder(ref, settings)
+    folder = settings.staging_folder(ref.source, ref.dataset, ref.month, ref.fetch_id)
     folder.mkdir(parents=True, exist_ok=True)
     pq.write_table(pa.Table.from_pandas(good, preserve_index=False), folder / "good.parquet")
     pq.write_table(pa.Table.from_pandas(bad, preserve_index=False),

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
@@ -25,8 +24,8 @@ from sources.errors import IncompleteFetchError
 from sources.onestop import OneStopConfig, make_source
 from sources.raw_zone import FetchRef, RawZone, read_manifest, read_records
 from transforms.dossiers import (
-    COUNTER_COLUMNS,
     DOSSIER_SCHEMA,
+    counters_by_unit,
     monthly_counters,
     parquet_source,
 )
@@ -111,8 +110,7 @@ def validate_dossiers(ref_dict: dict[str, str], settings: Settings) -> dict[str,
     from expectations.sql_rules import run_rules
 
     ref = FetchRef.from_dict(ref_dict)
-    folder = (settings.staging_dir / ref.source / ref.dataset / f"month={ref.month}"
-              / f"fetch={ref.fetch_id}")
+    folder = settings.staging_folder(ref.source, ref.dataset, ref.month, ref.fetch_id)
     folder.mkdir(parents=True, exist_ok=True)
     parts = sorted(Path(ref.path, "parts").glob("part-*.parquet"))
     manifest = read_manifest(ref.path) or {}
@@ -135,15 +133,6 @@ def validate_dossiers(ref_dict: dict[str, str], settings: Settings) -> dict[str,
 
 
 # -- counters, indicators, cross-check -------------------------------------------------
-def sum_by_unit(counters: list[dict[str, Any]]) -> dict[str, dict[str, int]]:
-    totals: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTER_COLUMNS, 0))
-    for row in counters:
-        bucket = totals[row["unit_code"]]
-        for column in COUNTER_COLUMNS:
-            bucket[column] += int(row[column])
-    return dict(totals)
-
-
 def balance_outcome(counters: list[dict[str, Any]]) -> dict[str, Any]:
     broken = [r for r in counters
               if r["carried_over"] + r["received_total"] != r["resolved_total"]
@@ -203,7 +192,7 @@ def load_month(validated: dict[str, Any], aggregates_ref: dict[str, str] | None,
     counters = counters.append_column("province_code",
                                       pa.array([province] * counters.num_rows, pa.string()))
     counter_rows = counters.to_pylist()
-    by_unit = sum_by_unit(counter_rows)
+    by_unit = counters_by_unit(counter_rows)
     catalogue = Catalogue.from_file(settings.config_dir / "indicators.yaml")
     indicators = indicator_rows(
         [{"unit_code": u, "period_id": month.period_id, **c} for u, c in by_unit.items()],

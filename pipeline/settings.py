@@ -40,6 +40,10 @@ class Settings:
     def staging_dir(self) -> Path:
         return self.data_dir / "staging"
 
+    def staging_folder(self, source: str, dataset: str, month: str, fetch_id: str) -> Path:
+        """Where validate writes a fetch's good rows, quarantine and dq results."""
+        return self.staging_dir / source / dataset / f"month={month}" / f"fetch={fetch_id}"
+
     @cached_property
     def sources(self) -> dict[str, Any]:
         with open(self.config_dir / "sources.yaml", encoding="utf-8") as handle:

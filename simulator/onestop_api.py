@@ -30,7 +30,7 @@ import pyarrow as pa
 from simulator.errors import ApiError
 from simulator.onestop_world import OneStopWorld
 from simulator.responses import RawBody
-from transforms.dossiers import DOSSIER_SCHEMA, monthly_counters
+from transforms.dossiers import DOSSIER_SCHEMA, counters_by_unit, monthly_counters
 from transforms.periods import VN_TZ, Month
 
 if TYPE_CHECKING:
@@ -164,14 +164,7 @@ class OneStopApi:
         return export, counters
 
     def _per_agency(self, province: str, month: Month) -> dict[str, dict[str, int]]:
-        _, counters = self.month_data(province, month)
-        totals: dict[str, dict[str, int]] = {}
-        for row in counters:
-            bucket = totals.setdefault(row["unit_code"], {})
-            for key, value in row.items():
-                if isinstance(value, int) and key != "period_id":
-                    bucket[key] = bucket.get(key, 0) + value
-        return totals
+        return counters_by_unit(self.month_data(province, month)[1])
 
     def _agency(self, code: str, month: Month) -> dict[str, str]:
         unit = self._units[code]

@@ -30,8 +30,9 @@ in_progress_on_time + in_progress_overdue + paused + returned + withdrawn.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -195,3 +196,13 @@ def monthly_counters(dossiers: pa.Table | str | Path | Sequence[str | Path], mon
         return con.execute(sql).fetch_arrow_table()
     finally:
         con.close()
+
+
+def counters_by_unit(counters: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
+    """Counter rows (per unit and procedure) summed per unit: {unit_code: {counter: n}}."""
+    totals: dict[str, dict[str, int]] = {}
+    for row in counters:
+        bucket = totals.setdefault(row["unit_code"], dict.fromkeys(COUNTER_COLUMNS, 0))
+        for column in COUNTER_COLUMNS:
+            bucket[column] += int(row[column])
+    return totals
