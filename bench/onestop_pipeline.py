@@ -32,11 +32,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import requests
 
-from pipeline import onestop as steps
-from pipeline.settings import PROJECT_ROOT, Settings
+from domain.periods import Month
+from registry.settings import PROJECT_ROOT, Settings
 from sources.onestop import OneStopConfig, month_window
+from steps import onestop as steps
 from transforms.dossiers import monthly_counters
-from transforms.periods import Month
 
 PROVINCE, MONTH = "H97", Month(2025, 10)
 DOSSIERS_PER_UNIT_FACTOR = 28.3  # export rows per unit of --dossiers-per-unit (H97, 1 month)
@@ -57,7 +57,7 @@ def start_simulator(dossiers: int) -> tuple[subprocess.Popen, str]:
     port = free_port()
     per_unit = dossiers / DOSSIERS_PER_UNIT_FACTOR
     proc = subprocess.Popen(
-        [sys.executable, "-m", "pipeline.cli", "simulator", "--port", str(port),
+        [sys.executable, "-m", "commands.cli", "simulator", "--port", str(port),
          "--dossiers-per-unit", str(per_unit), "--lookback-months", "1"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"

@@ -33,24 +33,24 @@ DATASETS = ["portal_score", "portal_monthly_counters"]
 def national_portal_monthly() -> None:
     @task(max_active_tis_per_dag=1)  # the portal asks for ~1 request/s: one extract at a time
     def extract(dataset: str, month: str) -> dict:
-        from pipeline.national_portal import extract
+        from domain.periods import Month
         from plugins.hooks import NationalPortalHook, pipeline_settings
-        from transforms.periods import Month
+        from steps.national_portal import extract
 
         return extract(dataset, Month.parse(month), NationalPortalHook().get_config(),
                        pipeline_settings())
 
     @task
     def validate(ref: dict) -> dict:
-        from pipeline.national_portal import validate
         from plugins.hooks import pipeline_settings
+        from steps.national_portal import validate
 
         return validate(ref, pipeline_settings())
 
     @task
     def load(validated: dict, run_id: str | None = None) -> dict:
-        from pipeline.national_portal import load
         from plugins.hooks import pipeline_settings
+        from steps.national_portal import load
 
         return load(validated, run_id or "manual", pipeline_settings())
 

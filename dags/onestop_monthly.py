@@ -42,9 +42,9 @@ def onestop_monthly() -> None:
     def extract_dossiers(province: str, month: str) -> dict:
         import yaml
 
-        from pipeline.onestop import extract_dossiers
+        from domain.periods import Month
         from plugins.hooks import OneStopHook, pipeline_settings
-        from transforms.periods import Month
+        from steps.onestop import extract_dossiers
 
         settings = pipeline_settings()
         part_rows = yaml.safe_load((settings.config_dir / "onestop.yaml").read_text(
@@ -55,9 +55,9 @@ def onestop_monthly() -> None:
 
     @task
     def extract_aggregates(province: str, month: str) -> dict:
-        from pipeline.onestop import extract_aggregates
+        from domain.periods import Month
         from plugins.hooks import OneStopHook, pipeline_settings
-        from transforms.periods import Month
+        from steps.onestop import extract_aggregates
 
         settings = pipeline_settings()
         return extract_aggregates(province, Month.parse(month),
@@ -65,15 +65,15 @@ def onestop_monthly() -> None:
 
     @task
     def validate_dossiers(ref: dict) -> dict:
-        from pipeline.onestop import validate_dossiers
         from plugins.hooks import pipeline_settings
+        from steps.onestop import validate_dossiers
 
         return validate_dossiers(ref, pipeline_settings())
 
     @task
     def load_month(pair: tuple, run_id: str | None = None) -> dict:
-        from pipeline.onestop import load_month
         from plugins.hooks import pipeline_settings
+        from steps.onestop import load_month
 
         validated, aggregates = pair
         return load_month(validated, aggregates, run_id or "manual", pipeline_settings())

@@ -1,4 +1,4 @@
-"""Vectorised data-quality rules (expectations/<dataset>_rules.yaml) for large datasets.
+"""Vectorised data-quality rules (expectations/rules/<dataset>.yaml) for large datasets.
 
 One DuckDB pass over Parquet files: rows are de-duplicated by key, every rule is counted,
 rows failing a critical rule are written to a quarantine file with their reasons and the
@@ -14,10 +14,10 @@ from typing import Any
 
 import yaml
 
-from expectations.runner import SEVERITIES, CheckOutcome
+from expectations.gx_runner import SEVERITIES, CheckOutcome
 from transforms.dossiers import parquet_source
 
-RULES_DIR = Path(__file__).resolve().parent
+RULES_DIR = Path(__file__).resolve().parent / "rules"
 
 
 @dataclass(frozen=True)
@@ -30,7 +30,7 @@ class RuleRun:
 
 
 def load_rules(dataset: str) -> list[dict[str, Any]]:
-    path = RULES_DIR / f"{dataset}_rules.yaml"
+    path = RULES_DIR / f"{dataset}.yaml"
     rules = yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]
     for rule in rules:
         if rule.get("severity") not in SEVERITIES or not rule.get("fails_when"):

@@ -15,7 +15,7 @@ from typing import Any
 
 from airflow.sdk import BaseHook
 
-from pipeline.settings import Settings
+from registry.settings import Settings
 from sources.national_portal import NationalPortalConfig
 
 log = logging.getLogger(__name__)

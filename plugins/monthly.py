@@ -31,7 +31,7 @@ def monthly_schedule() -> CronDataIntervalTimetable:
 @task
 def partition(data_interval_start=None, data_interval_end=None) -> str:
     """The month this run loads ('YYYY-MM'); fails loudly without a one-month interval."""
-    from transforms.periods import month_of_interval
+    from domain.periods import month_of_interval
 
     return str(month_of_interval(data_interval_start, data_interval_end))
 
@@ -39,7 +39,7 @@ def partition(data_interval_start=None, data_interval_end=None) -> str:
 @task
 def refresh_reference() -> dict:
     """Units, crosswalk, procedures and indicator catalogue from config/ (idempotent)."""
-    from pipeline.reference import refresh_reference
     from plugins.hooks import pipeline_settings
+    from steps.reference import refresh_reference
 
     return refresh_reference(pipeline_settings())

@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from pipeline.settings import Settings
+from registry.settings import Settings
 
 log = logging.getLogger("reformstats.alerts")
 

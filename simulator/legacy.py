@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from domain.periods import Month
 from simulator.errors import ApiError
 from simulator.world import NationalPortalWorld
-from transforms.periods import Month
 
 if TYPE_CHECKING:
     from simulator.server import PortalSimulator

@@ -27,11 +27,11 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from domain.periods import VN_TZ, Month
 from simulator.errors import ApiError
 from simulator.onestop_world import OneStopWorld
 from simulator.responses import RawBody
 from transforms.dossiers import DOSSIER_SCHEMA, counters_by_unit, monthly_counters
-from transforms.periods import VN_TZ, Month
 
 if TYPE_CHECKING:
     from simulator.server import PortalSimulator

@@ -24,8 +24,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from transforms.periods import VN_TZ, Month
-from transforms.units import Unit, UnitRegistry
+from domain.periods import VN_TZ, Month
+from domain.units import Unit, UnitRegistry
 
 LOOKBACK_MONTHS = 4  # dossiers stay open at most this long in the simulated world
 

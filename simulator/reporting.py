@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from domain.periods import Month
+from domain.units import Unit
 from simulator.errors import ApiError
 from simulator.world import NationalPortalWorld
 from transforms.national_portal import COMPONENTS
-from transforms.periods import Month
-from transforms.units import Unit
 
 if TYPE_CHECKING:
     from simulator.server import PortalSimulator

@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from domain.units import UnitRegistry
 from simulator.errors import ApiError
 from simulator.faults import FaultPlan
 from simulator.legacy import LegacyGateway
@@ -28,7 +29,6 @@ from simulator.onestop_world import OneStopWorld, load_procedures
 from simulator.reporting import ReportingApi
 from simulator.responses import RawBody
 from simulator.world import NationalPortalWorld
-from transforms.units import UnitRegistry
 
 DEFAULT_UNITS = Path(__file__).resolve().parents[1] / "config" / "units"
 DEFAULT_PROCEDURES = DEFAULT_UNITS.parent / "procedures.csv"

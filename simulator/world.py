@@ -13,9 +13,9 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from domain.periods import Month
+from domain.units import Unit, UnitRegistry
 from transforms.national_portal import COMPONENTS
-from transforms.periods import Month
-from transforms.units import Unit, UnitRegistry
 
 # MDSH (digitisation) sub-indicators of the reporting API: code, name, max, target or None.
 DIGITISATION_METRICS: list[tuple[str, str, float, float | None]] = [

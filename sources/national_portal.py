@@ -17,10 +17,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from domain.periods import Month
 from sources.errors import SourceResponseError
 from sources.http import FetchedResponse, HttpSource, RetryPolicy
 from sources.paging import Page, collect_pages
-from transforms.periods import Month
 
 LEGACY_PATH = "/jsp/rest.jsp"
 REPORTING_PATH = "/api/v1/reporting/evaluation/{group}"

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 import requests
 
+from domain.periods import VN_TZ, Month
 from sources.errors import (
     IncompleteFetchError,
     RetryableSourceError,
@@ -42,7 +43,6 @@ from sources.http import (
     RetryPolicy,
     parse_retry_after,
 )
-from transforms.periods import VN_TZ, Month
 from transforms.personal_data import minimise_export_csv, minimise_export_page
 
 TOKEN_MARGIN_SECONDS = 30.0

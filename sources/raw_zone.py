@@ -30,8 +30,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from domain.periods import Month
 from sources.http import FetchedResponse
-from transforms.periods import Month
 
 MANIFEST = "_manifest.json"
 RECORDS = "records.parquet"

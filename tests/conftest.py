@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from pipeline.settings import PROJECT_ROOT, Settings
+from registry.settings import PROJECT_ROOT, Settings
 from simulator import FaultPlan, PortalSimulator
 from sources.national_portal import NationalPortalConfig
 

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.airflow_env import DAGS_DIR, airflow_environment
-from pipeline.national_portal import DATASETS
+from commands.embedded_airflow import DAGS_DIR, airflow_environment
+from steps.national_portal import DATASETS
 
 PROBE = Path(__file__).with_name("_dag_parse_probe.py")
 

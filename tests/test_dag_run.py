@@ -12,10 +12,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from pipeline.settings import PROJECT_ROOT
+from domain.periods import Month
+from domain.units import UnitRegistry
+from registry.settings import PROJECT_ROOT
 from simulator.world import NationalPortalWorld
-from transforms.periods import Month
-from transforms.units import UnitRegistry
 
 pytestmark = pytest.mark.dag
 

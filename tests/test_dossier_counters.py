@@ -11,8 +11,8 @@ import datetime as dt
 import pyarrow as pa
 import pytest
 
+from domain.periods import VN_TZ, Month
 from transforms.dossiers import COUNTER_COLUMNS, DOSSIER_SCHEMA, monthly_counters
-from transforms.periods import VN_TZ, Month
 
 OCT = Month(2025, 10)
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline.settings import PROJECT_ROOT
+from marts.indicators import Catalogue, indicator_rows
+from registry.settings import PROJECT_ROOT
 from transforms.dossiers import COUNTER_COLUMNS
-from transforms.indicators import Catalogue, indicator_rows
 
 CATALOGUE = Catalogue.from_file(PROJECT_ROOT / "config" / "indicators.yaml")
 

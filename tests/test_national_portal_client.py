@@ -8,12 +8,12 @@ import time
 import pytest
 import requests
 
+from domain.periods import Month
 from sources.errors import IncompleteFetchError, RetryableSourceError, SourceHTTPError
 from sources.http import FetchedResponse
 from sources.national_portal import LegacyGatewayClient, ReportingApiClient
 from sources.paging import Page, collect_pages
 from tests.conftest import fast_config
-from transforms.periods import Month
 
 MONTH = Month(2025, 10)
 PROVINCE_766_ID = "900001"  # H97 in config/units/source_ids.csv

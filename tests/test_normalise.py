@@ -5,11 +5,11 @@ import unicodedata
 import pandas as pd
 import pytest
 
-from pipeline.settings import PROJECT_ROOT
+from domain.periods import Month
+from domain.units import UnitRegistry
+from registry.settings import PROJECT_ROOT
 from transforms import national_portal as np_
 from transforms.coerce import CoercionError, to_count, to_number
-from transforms.periods import Month
-from transforms.units import UnitRegistry
 
 UNITS = UnitRegistry.from_folder(PROJECT_ROOT / "config" / "units")
 MONTH = Month(2025, 10)

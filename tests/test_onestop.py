@@ -14,13 +14,13 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from pipeline import onestop as steps
-from pipeline.reference import refresh_reference
+from domain.periods import Month
 from sources.errors import SourceHTTPError
 from sources.onestop import OneStopConfig, make_source
 from sources.raw_zone import read_manifest
+from steps import onestop as steps
+from steps.reference import refresh_reference
 from transforms.dossiers import COUNTER_COLUMNS, monthly_counters
-from transforms.periods import Month
 from transforms.personal_data import MissingHashKeyError, dossier_key
 
 OCT, NOV, DEC = Month(2025, 10), Month(2025, 11), Month(2025, 12)

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from transforms.periods import VN_TZ, Month, month_of_interval, month_range
+from domain.periods import VN_TZ, Month, month_of_interval, month_range
 
 
 def test_month_navigation_wraps_years() -> None:

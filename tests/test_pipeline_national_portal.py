@@ -11,11 +11,11 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from pipeline import national_portal as steps
+from domain.periods import Month
 from sources.errors import SourceHTTPError
 from sources.raw_zone import FetchRef, RawZone, read_manifest
+from steps import national_portal as steps
 from tests.conftest import fast_config
-from transforms.periods import Month
 from warehouse.schema import metadata
 
 LEGACY_MONTH = Month(2026, 2)

@@ -36,7 +36,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from transforms.periods import VN_TZ, Month
+from domain.periods import VN_TZ, Month
 
 TIMEZONE = "Asia/Ho_Chi_Minh"
 

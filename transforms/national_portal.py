@@ -18,9 +18,9 @@ from typing import Any
 
 import pandas as pd
 
+from domain.periods import Month
+from domain.units import UnitRegistry
 from transforms.coerce import CoercionError, to_count, to_id, to_number, to_text
-from transforms.periods import Month
-from transforms.units import UnitRegistry
 
 # 766 components: portal code -> (English name, Vietnamese name, maximum points).
 COMPONENTS: dict[str, tuple[str, str, float]] = {

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from transforms.periods import Month, month_range
+from domain.periods import Month, month_range
 from warehouse.schema import VIEWS, dim_period, metadata
 
 

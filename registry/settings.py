@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from transforms.units import UnitRegistry
+from domain.units import UnitRegistry
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 

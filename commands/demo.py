@@ -11,10 +11,10 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from pipeline import airflow_env
-from pipeline.settings import PROJECT_ROOT
+from commands import embedded_airflow as airflow_env
+from domain.periods import Month, month_range
+from registry.settings import PROJECT_ROOT
 from simulator import FaultPlan, PortalSimulator
-from transforms.periods import Month, month_range
 
 # Faults the demo switches on so that retries and quarantine are visible in one run.
 DEMO_FAULTS = ('{"rate_limit": 1, "server_error": 2, "repeat_page": 1, "missing_field": 1,'

@@ -16,8 +16,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.loading import PartitionLoad, load_partition, raw_sha256
-from pipeline.settings import Settings
+from domain.periods import Month
+from registry.settings import Settings
 from sources.national_portal import (
     LegacyGatewayClient,
     NationalPortalConfig,
@@ -25,7 +25,7 @@ from sources.national_portal import (
 )
 from sources.raw_zone import FetchRef, RawZone, read_manifest, read_records
 from transforms import national_portal as normalise
-from transforms.periods import Month
+from warehouse.publish import PartitionLoad, load_partition, raw_sha256
 
 SOURCE = "national_portal"
 DATASETS = ("portal_score", "portal_monthly_counters")
@@ -101,7 +101,7 @@ def normalise_fetch(ref: FetchRef, settings: Settings) -> pd.DataFrame:
 
 def validate(ref_dict: dict[str, str], settings: Settings) -> dict[str, Any]:
     """Normalise a fetch, run its suite, split rows into good and quarantined."""
-    from expectations.runner import validate_frame
+    from expectations.gx_runner import validate_frame
 
     ref = FetchRef.from_dict(ref_dict)
     month = Month.parse(ref.month)

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.settings import PROJECT_ROOT
+from registry.settings import PROJECT_ROOT
 
 DAGS_DIR = PROJECT_ROOT / "dags"
 

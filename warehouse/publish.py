@@ -12,8 +12,8 @@ from typing import Any
 import pyarrow as pa
 import sqlalchemy as sa
 
-from pipeline.settings import Settings
-from transforms.periods import Month
+from domain.periods import Month
+from registry.settings import Settings
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ per call, streamed in parts so memory stays bounded whatever the volume.
 extract_dossiers   pages of the export, minimised page by page, written as Parquet parts
 extract_aggregates the vendor's aggregated statistics (bytes kept: no personal data)
 validate_dossiers  de-duplicate, apply expectations/dossiers_rules.yaml, split good / bad
-load_month         counters (transforms.dossiers), indicators (transforms.indicators),
+load_month         counters (transforms.dossiers), indicators (marts.indicators),
                    cross-check against the aggregates, one transaction into the warehouse
 """
 
@@ -18,8 +18,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from pipeline.loading import PartitionLoad, load_partition, raw_sha256
-from pipeline.settings import Settings
+from domain.periods import Month
+from marts.indicators import Catalogue, indicator_rows
+from registry.settings import Settings
 from sources.errors import IncompleteFetchError
 from sources.onestop import OneStopConfig, make_source
 from sources.raw_zone import FetchRef, RawZone, read_manifest, read_records
@@ -29,8 +30,7 @@ from transforms.dossiers import (
     monthly_counters,
     parquet_source,
 )
-from transforms.indicators import Catalogue, indicator_rows
-from transforms.periods import Month
+from warehouse.publish import PartitionLoad, load_partition, raw_sha256
 
 log = logging.getLogger(__name__)
 

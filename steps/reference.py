@@ -7,8 +7,8 @@ import csv
 
 import pyarrow as pa
 
-from pipeline.settings import Settings
-from transforms.indicators import Catalogue
+from marts.indicators import Catalogue
+from registry.settings import Settings
 
 
 def refresh_reference(settings: Settings) -> dict[str, int]:

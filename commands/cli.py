@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from transforms.periods import Month
+from domain.periods import Month
 
 app = typer.Typer(help="Reform-statistics pipeline: demo, simulator, local Airflow.",
                   no_args_is_help=True)
@@ -25,7 +25,7 @@ def demo(
         help="simulator fault plan as JSON ('{}' for none)")] = None,
 ) -> None:
     """Run the real DAGs with dag.test() against the simulator into DuckDB; print a summary."""
-    from pipeline.demo import DEFAULT_DATA_DIR, DEMO_FAULTS, run_demo
+    from commands.demo import DEFAULT_DATA_DIR, DEMO_FAULTS, run_demo
 
     run_demo(Month.parse(first), Month.parse(last), data_dir or DEFAULT_DATA_DIR,
              faults if faults is not None else DEMO_FAULTS)
@@ -60,8 +60,8 @@ def airflow_standalone(
         help="AIRFLOW_HOME (default data/airflow)")] = None,
 ) -> None:
     """Start `airflow standalone` with this project's DAGs (UI on 127.0.0.1:8080)."""
-    from pipeline.airflow_env import airflow_environment
-    from pipeline.settings import PROJECT_ROOT
+    from commands.embedded_airflow import airflow_environment
+    from registry.settings import PROJECT_ROOT
 
     home = (airflow_home or PROJECT_ROOT / "data" / "airflow").resolve()
     home.mkdir(parents=True, exist_ok=True)
