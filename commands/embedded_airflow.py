@@ -63,9 +63,13 @@ def run_month(dag: Any, month: Any) -> Any:
     """Run a monthly DAG for one Month with dag.test(); returns the DagRun.
 
     The timetable infers the data interval from the logical date as the latest complete
-    month before it, so the first day of the next month selects `month`.
+    month before it, so the first day of the next month selects `month`. A DAG scheduled
+    on Assets (marts) takes the month as its `month` param instead.
     """
     import pendulum
+
+    if "month" in dag.params:
+        return dag.test(run_conf={"month": str(month)})
 
     first_of_next = month.next().first_day
     logical = pendulum.datetime(first_of_next.year, first_of_next.month, 1,

@@ -119,5 +119,16 @@ class UnitRegistry:
         return [u for u in self.units
                 if u.parent_code == parent_code and _valid(on, u.valid_from, u.valid_to)]
 
+    def province_of(self, unit_code: str, on: dt.date) -> str | None:
+        """The province a unit belongs to on a date (itself for a province), following
+        parents; None when the unit is not known then."""
+        valid = {u.unit_code: u for u in self.units if _valid(on, u.valid_from, u.valid_to)}
+        unit = valid.get(unit_code)
+        for _ in range(len(valid)):
+            if unit is None or unit.level == "province":
+                return unit.unit_code if unit else None
+            unit = valid.get(unit.parent_code or "")
+        return None
+
     def known_codes(self, on: dt.date) -> list[str]:
         return sorted(u.unit_code for u in self.units if _valid(on, u.valid_from, u.valid_to))

@@ -1,4 +1,5 @@
-"""Run a dataset's Great Expectations suite on one partition's frame.
+"""Run a Great Expectations suite (one per dataset, named in the registry) on one
+partition's frame.
 
 GX is imported inside `validate_frame` (it costs seconds and ~250 MB), never at DAG parse
 time. An ephemeral context is used: suites come from `expectations/suites/*.json`.
@@ -9,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+from collections import Counter
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -16,27 +18,15 @@ from typing import Any
 
 import pandas as pd
 
+from expectations.outcomes import SEVERITIES, CheckOutcome
+
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
-SEVERITIES = ("critical", "warning")
-
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class CheckOutcome:
-    check_name: str
-    column: str | None
-    severity: str
-    success: bool
-    element_count: int | None
-    unexpected_count: int | None
-    details: str | None
-    failing_rows: tuple[int, ...] = ()
 
 
 @dataclass
 class ValidationReport:
-    dataset: str
+    suite: str
     outcomes: list[CheckOutcome]
     row_reasons: dict[int, list[str]] = field(default_factory=dict)
 
@@ -46,13 +36,14 @@ class ValidationReport:
 
     @property
     def failed(self) -> list[CheckOutcome]:
-        return [o for o in self.outcomes if not o.success]
+        """Failed checks (their partition-level outcomes)."""
+        return [o for o in self.outcomes if not o.success and o.unit_code is None]
 
 
-def load_suite(dataset: str) -> dict[str, Any]:
-    path = SUITES_DIR / f"{dataset}.json"
+def load_suite(name: str) -> dict[str, Any]:
+    path = SUITES_DIR / f"{name}.json"
     if not path.exists():
-        raise FileNotFoundError(f"no expectation suite for dataset {dataset!r} at {path}")
+        raise FileNotFoundError(f"no expectation suite {name!r} at {path}")
     suite = json.loads(path.read_text(encoding="utf-8"))
     for exp in suite["expectations"]:
         severity = exp.get("meta", {}).get("severity")
@@ -80,9 +71,13 @@ def _check_name(exp_type: str, kwargs: dict[str, Any]) -> str:
     return f"{exp_type}({column})" if column else exp_type
 
 
-def validate_frame(frame: pd.DataFrame, dataset: str,
-                   parameters: dict[str, Any] | None = None) -> ValidationReport:
-    """Validate `frame` (positional index 0..n-1) against the dataset's suite.
+def validate_frame(frame: pd.DataFrame, suite_name: str,
+                   parameters: dict[str, Any] | None = None,
+                   unit_column: str | None = None) -> ValidationReport:
+    """Validate `frame` (positional index 0..n-1) against a suite.
+
+    A failed check also gets one outcome per unit among its failing rows (`unit_column`
+    names the rows' unit), so the result can be routed to the office overseeing the unit.
 
     Returns every check's outcome and, for rows failing a critical check, the reasons
     (the suite's `notes` for that check). Raises RuntimeError if a check could not run
@@ -93,7 +88,7 @@ def validate_frame(frame: pd.DataFrame, dataset: str,
         ExpectationConfiguration,
     )
 
-    suite_json = load_suite(dataset)
+    suite_json = load_suite(suite_name)
     frame = frame.reset_index(drop=True)
     suite = gx.ExpectationSuite(
         name=suite_json["name"],
@@ -103,14 +98,14 @@ def validate_frame(frame: pd.DataFrame, dataset: str,
     batch = _context().get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(suite, result_format={"result_format": "COMPLETE"},
                             expectation_parameters=parameters or {})
-    report = ValidationReport(dataset=dataset, outcomes=[])
+    report = ValidationReport(suite=suite_name, outcomes=[])
     for item in result.results:
         config = item.expectation_config
         meta = config.meta or {}
         kwargs = dict(config.kwargs)
         name = _check_name(config.type, kwargs)
         if item.exception_info and item.exception_info.get("raised_exception"):
-            raise RuntimeError(f"{dataset}: check {name} could not run: "
+            raise RuntimeError(f"suite {suite_name}: check {name} could not run: "
                                f"{item.exception_info.get('exception_message')}")
         res = item.result or {}
         rows = tuple(int(i) for i in res.get("unexpected_index_list") or ())
@@ -123,12 +118,13 @@ def validate_frame(frame: pd.DataFrame, dataset: str,
             check_name=name, column=kwargs.get("column"), severity=meta["severity"],
             success=bool(item.success), element_count=res.get("element_count"),
             unexpected_count=res.get("unexpected_count"), details=details,
-            failing_rows=rows,
         )
-        report.outcomes.append(outcome)
+        if not outcome.success and not rows and config.type.startswith("expect_table"):
+            rows = tuple(range(len(frame)))
+        units = (frame[unit_column].iloc[list(rows)].tolist()
+                 if unit_column and rows else [])
+        report.outcomes += outcome.per_unit(Counter(None if pd.isna(u) else u for u in units))
         if not outcome.success and outcome.severity == "critical":
-            if not rows and config.type.startswith("expect_table"):
-                rows = tuple(range(len(frame)))
             for position in rows:
                 report.row_reasons.setdefault(position, []).append(meta.get("notes") or name)
     return report

@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from expectations.gx_runner import SEVERITIES, CheckOutcome
+from expectations.outcomes import SEVERITIES, CheckOutcome
 from transforms.dossiers import parquet_source
 
 RULES_DIR = Path(__file__).resolve().parent / "rules"
@@ -29,8 +29,8 @@ class RuleRun:
     rows_quarantined: int
 
 
-def load_rules(dataset: str) -> list[dict[str, Any]]:
-    path = RULES_DIR / f"{dataset}.yaml"
+def load_rules(name: str) -> list[dict[str, Any]]:
+    path = RULES_DIR / f"{name}.yaml"
     rules = yaml.safe_load(path.read_text(encoding="utf-8"))["rules"]
     for rule in rules:
         if rule.get("severity") not in SEVERITIES or not rule.get("fails_when"):
@@ -43,16 +43,17 @@ def _text(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def run_rules(dataset: str, files: Sequence[Path], good_path: Path, quarantine_path: Path,
-              *, key: str, order_by: str, memory_limit: str = "1GB",
-              known_unique: bool = False) -> RuleRun:
-    """Apply the dataset's rules to `files`; write good and quarantined rows as Parquet.
+def run_rules(rules_name: str, files: Sequence[Path], good_path: Path,
+              quarantine_path: Path, *, key: str, order_by: str, memory_limit: str = "1GB",
+              known_unique: bool = False, unit_column: str | None = None) -> RuleRun:
+    """Apply a rule set to `files`; write good and quarantined rows as Parquet.
 
     Rows are de-duplicated by `key` (first by `order_by`) unless the caller already knows
-    the keys are unique (`known_unique`), which spares a window over every row."""
+    the keys are unique (`known_unique`), which spares a window over every row. A failed
+    rule also gets one outcome per unit among its failing rows (`unit_column`)."""
     import duckdb
 
-    rules = load_rules(dataset)
+    rules = load_rules(rules_name)
     fails = {r["name"]: f"coalesce(({r['fails_when']}), false)" for r in rules}
     critical = [fails[r["name"]] for r in rules if r["severity"] == "critical"] or ["false"]
     reasons = "concat_ws('; ', " + ", ".join(
@@ -80,13 +81,24 @@ def run_rules(dataset: str, files: Sequence[Path], good_path: Path, quarantine_p
                     f"TO '{good_path}' (FORMAT parquet)")
         con.execute(f"COPY (SELECT *, {reasons} AS reasons FROM rows WHERE {bad_where}) "
                     f"TO '{quarantine_path}' (FORMAT parquet)")
+        failed = [r for r, n in zip(rules, per_rule, strict=True) if n]
+        by_unit: dict[str, dict[str | None, int]] = {}
+        if unit_column and failed:  # one more pass, only when something failed
+            rows = con.execute(
+                f"SELECT {unit_column}, "
+                + ", ".join(f"count(*) FILTER (WHERE {fails[r['name']]})" for r in failed)
+                + f" FROM rows GROUP BY {unit_column}").fetchall()
+            for i, rule in enumerate(failed):
+                by_unit[rule["name"]] = {row[0]: row[i + 1] for row in rows}
     finally:
         con.close()
-    outcomes = [CheckOutcome(check_name=f"rule:{r['name']}", column=None,
-                             severity=r["severity"], success=n == 0,
-                             element_count=distinct_count, unexpected_count=n,
-                             details=None if n == 0 else r["notes"])
-                for r, n in zip(rules, per_rule, strict=True)]
+    outcomes = []
+    for rule, n in zip(rules, per_rule, strict=True):
+        outcome = CheckOutcome(check_name=f"rule:{rule['name']}", column=None,
+                               severity=rule["severity"], success=n == 0,
+                               element_count=distinct_count, unexpected_count=n,
+                               details=None if n == 0 else rule["notes"])
+        outcomes += outcome.per_unit(by_unit.get(rule["name"], {}))
     return RuleRun(outcomes=outcomes, rows_in=distinct_count,
                    duplicates_dropped=raw_count - distinct_count,
                    rows_good=distinct_count - bad_count, rows_quarantined=bad_count)

@@ -1,21 +1,32 @@
-"""Indicators from dossier counters, driven by the catalogue in config/indicators.yaml.
+"""Indicators from warehouse facts, driven by the catalogue in config/indicators.yaml.
 
-An indicator is numerator / denominator over summed counters; the rate is never stored
-alone and never averaged. A zero denominator gives value None (not 0, not 100 %).
+An indicator is numerator / denominator over counters of one fact dataset (named in the
+catalogue, e.g. `dossiers` = fact_dossier_monthly), summed per unit; the rate is never
+stored alone and never averaged. A zero denominator gives value None (not 0, not 100 %).
+Indicators of different sources sit side by side: each reads its own dataset's facts.
+
+Pure: facts in, rows out. Reading the facts from the warehouse is the step's business.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from transforms.dossiers import COUNTER_COLUMNS, STOCK_COUNTERS
-
 DIRECTIONS = ("higher_is_better", "lower_is_better")
+
+
+@dataclass(frozen=True)
+class FactColumns:
+    """What the catalogue may use of a fact dataset: its numeric columns, and which of
+    them are stocks (states at a month's start or end, never summed over months)."""
+
+    columns: frozenset[str]
+    stocks: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -31,16 +42,12 @@ class Indicator:
     code: str
     name_vi: str
     name_en: str
+    dataset: str
     numerator: tuple[str, ...]
     denominator: tuple[str, ...]
     direction: str
     targets: tuple[Target, ...]
-
-    @property
-    def summable_over_months(self) -> bool:
-        """Quarter / half / year values may be summed from months only for indicators
-        built on flows; one with a stock counter (in progress at month end) may not."""
-        return not (set(self.numerator) | set(self.denominator)) & STOCK_COUNTERS
+    summable_over_months: bool
 
     def target_for(self, level: str | None, year: int) -> float | None:
         for t in self.targets:
@@ -60,26 +67,42 @@ class Catalogue:
     formula_version: str
     indicators: tuple[Indicator, ...]
 
+    @property
+    def datasets(self) -> list[str]:
+        """The fact datasets the catalogue reads, in order of first use."""
+        return list(dict.fromkeys(i.dataset for i in self.indicators))
+
     @classmethod
-    def from_file(cls, path: Path) -> Catalogue:
+    def from_file(cls, path: Path, facts: Mapping[str, FactColumns]) -> Catalogue:
+        """Read and check the catalogue: every indicator names a dataset of `facts` and
+        only columns that dataset has. Quarter, half and year values may be summed from
+        months only for an indicator built on flows (`summable_over_months`)."""
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        default_dataset = data.get("dataset")
         indicators = []
         for item in data["indicators"]:
+            code = item.get("code", "?")
+            dataset = item.get("dataset", default_dataset)
+            if dataset not in facts:
+                raise ValueError(f"{path}: {code} reads dataset {dataset!r}; known fact "
+                                 f"datasets: {sorted(facts)}")
+            fact = facts[dataset]
             for part in ("numerator", "denominator"):
-                unknown = set(item[part]) - set(COUNTER_COLUMNS)
+                unknown = set(item[part]) - fact.columns
                 if unknown:
-                    raise ValueError(f"{path}: {item['code']} {part} names unknown counters "
-                                     f"{sorted(unknown)}")
+                    raise ValueError(f"{path}: {code} {part} names unknown counters "
+                                     f"{sorted(unknown)} of dataset {dataset}")
             if item["direction"] not in DIRECTIONS:
-                raise ValueError(f"{path}: {item['code']} direction must be one of "
-                                 f"{DIRECTIONS}")
+                raise ValueError(f"{path}: {code} direction must be one of {DIRECTIONS}")
             indicators.append(Indicator(
-                code=item["code"], name_vi=item["name_vi"], name_en=item["name_en"],
+                code=code, name_vi=item["name_vi"], name_en=item["name_en"], dataset=dataset,
                 numerator=tuple(item["numerator"]), denominator=tuple(item["denominator"]),
                 direction=item["direction"],
                 targets=tuple(Target(levels=tuple(t["levels"]), from_year=t["from_year"],
                                      to_year=t.get("to_year"), target=float(t["target"]))
-                              for t in item.get("targets") or ())))
+                              for t in item.get("targets") or ()),
+                summable_over_months=not (set(item["numerator"]) | set(item["denominator"]))
+                & fact.stocks))
         codes = [i.code for i in indicators]
         if len(codes) != len(set(codes)):
             raise ValueError(f"{path}: duplicate indicator codes")
@@ -91,25 +114,30 @@ def ratio(numerator: float, denominator: float) -> float | None:
     return numerator / denominator if denominator else None
 
 
-def indicator_rows(counters: Iterable[Mapping[str, Any]], catalogue: Catalogue,
-                   levels: Mapping[str, str], year: int) -> list[dict[str, Any]]:
-    """One row per (unit, period, indicator) from counters already summed per unit and period.
-
-    `counters` rows carry unit_code, period_id and every counter column; `levels` gives each
-    unit's level (for its target).
-    """
+def indicator_rows(facts: Mapping[str, Iterable[Mapping[str, Any]]], catalogue: Catalogue,
+                   period_id: int, year: int, levels: Mapping[str, str],
+                   province_of: Callable[[str], str | None]) -> list[dict[str, Any]]:
+    """One row per (unit, indicator) for a month from each dataset's counters, already
+    summed per unit (`facts[dataset]` rows carry unit_code, the counters, and
+    province_code where the facts have one; else `province_of` gives it). `levels` gives
+    each unit's level, for its target."""
     rows = []
-    for counter in counters:
-        level = levels.get(counter["unit_code"])
-        for ind in catalogue.indicators:
-            numerator = sum(int(counter[c] or 0) for c in ind.numerator)
-            denominator = sum(int(counter[c] or 0) for c in ind.denominator)
-            value = ratio(numerator, denominator)
-            target = ind.target_for(level, year)
-            rows.append({
-                "unit_code": counter["unit_code"], "period_id": counter["period_id"],
-                "indicator_code": ind.code, "numerator": numerator,
-                "denominator": denominator, "value": value, "target": target,
-                "met": ind.met(value, target), "formula_version": catalogue.formula_version,
-            })
+    for dataset in catalogue.datasets:
+        indicators = [i for i in catalogue.indicators if i.dataset == dataset]
+        for counter in facts.get(dataset, ()):
+            unit = counter["unit_code"]
+            level = levels.get(unit)
+            province = counter.get("province_code") or province_of(unit)
+            for ind in indicators:
+                numerator = sum(int(counter[c] or 0) for c in ind.numerator)
+                denominator = sum(int(counter[c] or 0) for c in ind.denominator)
+                value = ratio(numerator, denominator)
+                target = ind.target_for(level, year)
+                rows.append({
+                    "unit_code": unit, "period_id": period_id, "province_code": province,
+                    "indicator_code": ind.code, "numerator": numerator,
+                    "denominator": denominator, "value": value, "target": target,
+                    "met": ind.met(value, target),
+                    "formula_version": catalogue.formula_version,
+                })
     return rows

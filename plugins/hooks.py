@@ -1,8 +1,13 @@
 """Hooks: read Airflow Connections (never at DAG parse time) and build plain clients.
 
-- `national_portal` (conn type http): host = base URL (or host + schema/port), password =
-  bearer token if the deployment has one; extras: rate_per_second, page_size,
-  read_timeout, max_attempts. Falls back to REFORMSTATS_NATIONAL_PORTAL_* variables.
+Which Connection each source reads, and the defaults a Connection's extra may override,
+come from config/sources.yaml (registry.sources):
+- national portal (conn type http): host = base URL (or host + schema/port), password =
+  bearer token if the deployment has one; extras: any HttpOptions field (rate_per_second,
+  page_size, read_timeout, max_attempts, ...). Falls back to REFORMSTATS_NATIONAL_PORTAL_*.
+- one-stop system of a province (http): host = base URL, login = client id, password =
+  client secret; extras: HttpOptions fields, vendor, export_format. Falls back to
+  REFORMSTATS_ONESTOP_<CODE>_URL / _CLIENT_ID / _CLIENT_SECRET.
 - `reformstats_warehouse`: its URI is the warehouse URL; falls back to
   REFORMSTATS_WAREHOUSE_URL, then the embedded DuckDB file.
 """
@@ -11,11 +16,13 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import os
 from typing import Any
 
 from airflow.sdk import BaseHook
 
 from registry.settings import Settings
+from sources.http import option_overrides
 from sources.national_portal import NationalPortalConfig
 
 log = logging.getLogger(__name__)
@@ -30,34 +37,6 @@ def _connection(conn_id: str) -> Any:
         return None
 
 
-class NationalPortalHook(BaseHook):
-    conn_name_attr = "national_portal_conn_id"
-    default_conn_name = "national_portal"
-    conn_type = "http"
-    hook_name = "National public-service portal (DVCQG)"
-
-    def __init__(self, national_portal_conn_id: str = default_conn_name) -> None:
-        super().__init__()
-        self.conn_id = national_portal_conn_id
-
-    def get_config(self) -> NationalPortalConfig:
-        conn = _connection(self.conn_id)
-        if conn is None:
-            return NationalPortalConfig.from_env()
-        host = conn.host or ""
-        if "://" not in host:
-            scheme = conn.schema or "https"
-            host = f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "")
-        extra = conn.extra_dejson or {}
-        fields = {f.name for f in dataclasses.fields(NationalPortalConfig)}
-        options = {k: type(getattr(NationalPortalConfig, k, 0.0))(v)
-                   for k, v in extra.items() if k in fields - {"base_url", "token"}}
-        return NationalPortalConfig(base_url=host, token=conn.password or None, **options)
-
-    def get_conn(self) -> NationalPortalConfig:
-        return self.get_config()
-
-
 def pipeline_settings() -> Settings:
     """Settings from the environment, with the warehouse URL from a Connection if set."""
     settings = Settings.from_env()
@@ -67,39 +46,64 @@ def pipeline_settings() -> Settings:
     return settings
 
 
-def dossier_hash_key() -> bytes:
-    """Key for hashing dossier IDs: Connection `dossier_hash_key` (password), else
+class NationalPortalHook(BaseHook):
+    conn_name_attr = "national_portal_conn_id"
+    default_conn_name = "national_portal"
+    conn_type = "http"
+    hook_name = "National public-service portal (DVCQG)"
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.settings = settings or pipeline_settings()
+        self.conn_id = self.settings.sources.national_portal.connection_id
+
+    def get_config(self) -> NationalPortalConfig:
+        defaults = self.settings.sources.national_portal
+        options = {"rate_per_second": defaults.rate_per_second,
+                   "page_size": defaults.page_size}
+        conn = _connection(self.conn_id)
+        if conn is None:
+            return NationalPortalConfig.from_env(**options)
+        host = conn.host or ""
+        if "://" not in host:
+            scheme = conn.schema or "https"
+            host = f"{scheme}://{host}" + (f":{conn.port}" if conn.port else "")
+        options |= option_overrides(conn.extra_dejson or {})
+        return NationalPortalConfig(base_url=host, token=conn.password or None, **options)
+
+    def get_conn(self) -> NationalPortalConfig:
+        return self.get_config()
+
+
+def dossier_hash_key(settings: Settings) -> bytes:
+    """Key for hashing dossier IDs: the Connection named in sources.yaml (password), else
     REFORMSTATS_DOSSIER_HASH_KEY. Empty if neither is set (the client then refuses)."""
     from sources.onestop import hash_key_from_env
 
-    conn = _connection("dossier_hash_key")
+    conn = _connection(settings.sources.onestop.hash_key_connection_id)
     if conn is not None and conn.password:
         return conn.password.encode("utf-8")
     return hash_key_from_env()
 
 
 class OneStopHook(BaseHook):
-    """A province's one-stop system: Connection `onestop_<province>` (host = base URL,
-    login = client id, password = client secret; extras page_size, rate_per_second,
-    vendor, export_format), else REFORMSTATS_ONESTOP_<CODE>_URL / _CLIENT_ID / _CLIENT_SECRET."""
+    """A province's one-stop system (see the module docstring)."""
 
     conn_type = "http"
     hook_name = "Provincial one-stop system (một cửa điện tử)"
 
-    def __init__(self, province_code: str) -> None:
+    def __init__(self, province_code: str, settings: Settings | None = None) -> None:
         super().__init__()
         self.province_code = province_code
+        self.settings = settings or pipeline_settings()
 
-    def get_config(self, settings: Settings) -> Any:
-        import os
-
-        import yaml
-
+    def get_config(self) -> Any:
         from sources.onestop import OneStopConfig
 
-        config = yaml.safe_load((settings.config_dir / "onestop.yaml").read_text("utf-8"))
-        province = config["provinces"][self.province_code]
-        conn = _connection(f"onestop_{self.province_code.lower()}")
+        onestop = self.settings.sources.onestop
+        province = onestop.province(self.province_code)
+        conn_id = onestop.connection_for(self.province_code)
+        conn = _connection(conn_id)
         extra = (conn.extra_dejson or {}) if conn is not None else {}
         if conn is not None:
             url, client_id, secret = conn.host, conn.login, conn.password
@@ -110,17 +114,17 @@ class OneStopHook(BaseHook):
             secret = os.environ.get(prefix + "CLIENT_SECRET")
         if not url:
             raise KeyError(f"no one-stop system configured for {self.province_code}: set the "
-                           f"Connection onestop_{self.province_code.lower()} or "
-                           f"REFORMSTATS_ONESTOP_{self.province_code}_URL")
+                           f"Connection {conn_id} or REFORMSTATS_ONESTOP_"
+                           f"{self.province_code}_URL")
+        options = {"rate_per_second": onestop.rate_per_second,
+                   "page_size": onestop.page_size,
+                   **option_overrides(extra)}
         return OneStopConfig(
-            province_code=self.province_code,
-            vendor=extra.get("vendor", province["vendor"]), base_url=url,
-            client_id=client_id or "", client_secret=secret or "",
-            hash_key=dossier_hash_key(),
-            rate_per_second=float(extra.get("rate_per_second", config["rate_per_second"])),
-            page_size=int(extra.get("page_size", config["page_size"])),
-            export_format=extra.get("export_format", province.get(
-                "export_format", config["export_format"])))
+            province_code=self.province_code, vendor=extra.get("vendor", province.vendor),
+            base_url=url, client_id=client_id or "", client_secret=secret or "",
+            hash_key=dossier_hash_key(self.settings),
+            export_format=extra.get("export_format", province.export_format
+                                    or onestop.export_format), **options)
 
     def get_conn(self) -> Any:
-        return self.get_config(pipeline_settings())
+        return self.get_config()

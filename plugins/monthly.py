@@ -1,4 +1,4 @@
-"""What every month-partitioned DAG shares: schedule, defaults, and the two opening tasks.
+"""What every month-partitioned DAG shares: schedule, defaults, and the opening tasks.
 
 Light on purpose: DAG files import this at parse time (airflow.sdk and pendulum only).
 """
@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, task
+from airflow.sdk import CronDataIntervalTimetable, XComArg, task
 
 from plugins.notifiers import notify_ops
 
@@ -43,3 +43,8 @@ def refresh_reference() -> dict:
     from steps.reference import refresh_reference
 
     return refresh_reference(pipeline_settings())
+
+
+def opening_tasks() -> tuple[XComArg, XComArg]:
+    """(the month, reference data refreshed): what every monthly DAG starts with."""
+    return partition(), refresh_reference()

@@ -1,4 +1,9 @@
-"""Where things live. Every path and URL can be overridden by environment variables."""
+"""Where things live, and the configuration files read once per process.
+
+Every path and URL can be overridden by environment variables: REFORMSTATS_CONFIG_DIR,
+REFORMSTATS_DATA_DIR, REFORMSTATS_WAREHOUSE_URL (plugins.hooks also takes the warehouse URL
+from the Airflow Connection `reformstats_warehouse`).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,21 @@ import os
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 from domain.units import UnitRegistry
+from registry.datasets import Registry
+from registry.sources import SourceSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def config_dir_from_env() -> Path:
+    return Path(os.environ.get("REFORMSTATS_CONFIG_DIR", PROJECT_ROOT / "config"))
+
+
+def load_registry() -> Registry:
+    """The dataset registry of the configured config folder (cheap: DAG files call it)."""
+    return Registry.from_file(config_dir_from_env() / "datasets.yaml")
 
 
 @dataclass(frozen=True)
@@ -23,10 +36,9 @@ class Settings:
 
     @classmethod
     def from_env(cls) -> Settings:
-        """REFORMSTATS_CONFIG_DIR, REFORMSTATS_DATA_DIR, REFORMSTATS_WAREHOUSE_URL."""
         data_dir = Path(os.environ.get("REFORMSTATS_DATA_DIR", PROJECT_ROOT / "data"))
         return cls(
-            config_dir=Path(os.environ.get("REFORMSTATS_CONFIG_DIR", PROJECT_ROOT / "config")),
+            config_dir=config_dir_from_env(),
             data_dir=data_dir,
             warehouse_url=os.environ.get(
                 "REFORMSTATS_WAREHOUSE_URL", f"duckdb:///{data_dir / 'warehouse.duckdb'}"),
@@ -45,10 +57,17 @@ class Settings:
         return self.staging_dir / source / dataset / f"month={month}" / f"fetch={fetch_id}"
 
     @cached_property
-    def sources(self) -> dict[str, Any]:
-        with open(self.config_dir / "sources.yaml", encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+    def registry(self) -> Registry:
+        return Registry.from_file(self.config_dir / "datasets.yaml")
+
+    @cached_property
+    def sources(self) -> SourceSettings:
+        return SourceSettings.from_file(self.config_dir / "sources.yaml")
 
     @cached_property
     def units(self) -> UnitRegistry:
         return UnitRegistry.from_folder(self.config_dir / "units")
+
+    @property
+    def indicator_catalogue_path(self) -> Path:
+        return self.config_dir / "indicators.yaml"

@@ -49,6 +49,40 @@ class RetryPolicy:
     retry_after_cap: float = 120.0
 
 
+@dataclass(frozen=True, kw_only=True)
+class HttpOptions:
+    """How a client talks to its source: the options every source's configuration shares
+    (a Connection's extra may set any of them). `http()` builds the session."""
+
+    rate_per_second: float = 1.0
+    connect_timeout: float = 5.0
+    read_timeout: float = 30.0
+    max_attempts: int = 5
+    initial_wait: float = 1.0
+    max_wait: float = 60.0
+    page_size: int = 1000
+
+    def _http(self, base_url: str, source_name: str, *,
+              headers: Mapping[str, str] | None = None,
+              auth: requests.auth.AuthBase | None = None,
+              on_response: Callable[[FetchedResponse], None] | None = None) -> HttpSource:
+        return HttpSource(
+            base_url, source_name=source_name,
+            timeout=(self.connect_timeout, self.read_timeout),
+            rate_per_second=self.rate_per_second,
+            retry=RetryPolicy(max_attempts=self.max_attempts, initial_wait=self.initial_wait,
+                              max_wait=self.max_wait),
+            headers=headers, auth=auth, on_response=on_response)
+
+
+def option_overrides(extra: Mapping[str, Any]) -> dict[str, Any]:
+    """The HttpOptions a Connection's extra sets, converted to each option's type."""
+    import dataclasses
+
+    types = {f.name: type(f.default) for f in dataclasses.fields(HttpOptions)}
+    return {k: types[k](v) for k, v in extra.items() if k in types}
+
+
 @dataclass(frozen=True)
 class FetchedResponse:
     """One HTTP answer as received: bytes plus the metadata the raw zone keeps."""

@@ -14,12 +14,12 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from domain.periods import Month
 from sources.errors import SourceResponseError
-from sources.http import FetchedResponse, HttpSource, RetryPolicy
+from sources.http import FetchedResponse, HttpOptions, HttpSource
 from sources.paging import Page, collect_pages
 
 LEGACY_PATH = "/jsp/rest.jsp"
@@ -28,46 +28,34 @@ METRIC_GROUPS = ("transparency", "dossier-digitized", "handling-satisfaction")
 
 
 @dataclass(frozen=True)
-class NationalPortalConfig:
+class NationalPortalConfig(HttpOptions):
     """Where and how to reach the portal. Secrets (token) never appear in logs or raw zone."""
 
     base_url: str
-    token: str | None = None
-    rate_per_second: float = 1.0
-    connect_timeout: float = 5.0
-    read_timeout: float = 30.0
-    max_attempts: int = 5
-    initial_wait: float = 1.0
-    max_wait: float = 60.0
-    page_size: int = 1000
+    token: str | None = field(default=None, repr=False)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> NationalPortalConfig:
-        """Read `REFORMSTATS_NATIONAL_PORTAL_*` variables (URL required, TOKEN optional)."""
+    def from_env(cls, environ: Mapping[str, str] | None = None,
+                 **defaults: Any) -> NationalPortalConfig:
+        """Read `REFORMSTATS_NATIONAL_PORTAL_*` variables (URL required, TOKEN, RATE and
+        TIMEOUT optional); `defaults` (e.g. from config/sources.yaml) fill the rest."""
         env = os.environ if environ is None else environ
         url = env.get("REFORMSTATS_NATIONAL_PORTAL_URL")
         if not url:
             raise KeyError("set REFORMSTATS_NATIONAL_PORTAL_URL (or the Airflow Connection "
                            "'national_portal') to the portal's base URL")
-        return cls(
-            base_url=url,
-            token=env.get("REFORMSTATS_NATIONAL_PORTAL_TOKEN") or None,
-            rate_per_second=float(env.get("REFORMSTATS_NATIONAL_PORTAL_RATE", "1.0")),
-            read_timeout=float(env.get("REFORMSTATS_NATIONAL_PORTAL_TIMEOUT", "30")),
-        )
+        options = dict(defaults)
+        if env.get("REFORMSTATS_NATIONAL_PORTAL_RATE"):
+            options["rate_per_second"] = float(env["REFORMSTATS_NATIONAL_PORTAL_RATE"])
+        if env.get("REFORMSTATS_NATIONAL_PORTAL_TIMEOUT"):
+            options["read_timeout"] = float(env["REFORMSTATS_NATIONAL_PORTAL_TIMEOUT"])
+        return cls(base_url=url, token=env.get("REFORMSTATS_NATIONAL_PORTAL_TOKEN") or None,
+                   **options)
 
     def http(self, on_response: Callable[[FetchedResponse], None] | None = None) -> HttpSource:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else None
-        return HttpSource(
-            self.base_url,
-            source_name="national_portal",
-            timeout=(self.connect_timeout, self.read_timeout),
-            rate_per_second=self.rate_per_second,
-            retry=RetryPolicy(max_attempts=self.max_attempts, initial_wait=self.initial_wait,
-                              max_wait=self.max_wait),
-            headers=headers,
-            on_response=on_response,
-        )
+        return self._http(self.base_url, "national_portal", headers=headers,
+                          on_response=on_response)
 
 
 def _legacy_records(payload: Any, service: str) -> tuple[list[dict[str, Any]], int | None]:

@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -39,8 +39,8 @@ from sources.errors import (
 from sources.http import (
     RETRYABLE_STATUS,
     FetchedResponse,
+    HttpOptions,
     HttpSource,
-    RetryPolicy,
     parse_retry_after,
 )
 from transforms.personal_data import minimise_export_csv, minimise_export_page
@@ -107,31 +107,23 @@ class ClientCredentialsAuth(requests.auth.AuthBase):
 
 
 @dataclass(frozen=True)
-class OneStopConfig:
+class OneStopConfig(HttpOptions):
     province_code: str
     vendor: str  # igate | opencps
     base_url: str
     client_id: str
-    client_secret: str
-    hash_key: bytes
-    rate_per_second: float = 5.0
-    read_timeout: float = 60.0
-    max_attempts: int = 5
-    initial_wait: float = 1.0
-    max_wait: float = 60.0
-    page_size: int = 1000
+    client_secret: str = field(repr=False)  # secrets never reach a repr, log or error
+    hash_key: bytes = field(repr=False)
     export_format: str = "json"  # json | csv (the fast path for large exports)
+    rate_per_second: float = field(default=5.0, kw_only=True)
+    read_timeout: float = field(default=60.0, kw_only=True)
 
     def http(self, on_response: Callable[[FetchedResponse], None] | None = None
              ) -> HttpSource:
         auth = ClientCredentialsAuth(f"{self.base_url.rstrip('/')}/oauth2/token",
                                      self.client_id, self.client_secret)
-        return HttpSource(
-            self.base_url, source_name=f"onestop_{self.province_code}",
-            timeout=(5.0, self.read_timeout), rate_per_second=self.rate_per_second,
-            retry=RetryPolicy(max_attempts=self.max_attempts, initial_wait=self.initial_wait,
-                              max_wait=self.max_wait),
-            on_response=on_response, auth=auth)
+        return self._http(self.base_url, f"onestop_{self.province_code}", auth=auth,
+                          on_response=on_response)
 
 
 def hash_key_from_env(environ: Mapping[str, str] | None = None) -> bytes:

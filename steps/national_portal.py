@@ -7,8 +7,8 @@ raw-zone version; validate writes files named by fetch; load replaces the partit
 
 from __future__ import annotations
 
-import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +17,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from domain.periods import Month
+from domain.units import UnitRegistry
+from registry.datasets import Dataset
 from registry.settings import Settings
+from sources.http import HttpSource
 from sources.national_portal import (
     LegacyGatewayClient,
     NationalPortalConfig,
@@ -25,54 +28,70 @@ from sources.national_portal import (
 )
 from sources.raw_zone import FetchRef, RawZone, read_manifest, read_records
 from transforms import national_portal as normalise
-from warehouse.publish import PartitionLoad, load_partition, raw_sha256
 
 SOURCE = "national_portal"
-DATASETS = ("portal_score", "portal_monthly_counters")
 
 log = logging.getLogger(__name__)
 
-
-def api_for(dataset: str, month: Month, settings: Settings) -> str:
-    """Which API generation serves a dataset for a month (see config/sources.yaml)."""
-    if dataset == "portal_monthly_counters":
-        return "legacy_gateway"
-    switch = Month.parse(str(settings.sources[SOURCE]["reporting_api_from"]))
-    return "reporting_api" if month >= switch else "legacy_gateway"
+Records = list[tuple[str | None, dict[str, Any]]]
 
 
 # -- extract ---------------------------------------------------------------------------
+def _portal_score(http: HttpSource, api: str, month: Month, provinces: Sequence[str],
+                  units: UnitRegistry, page_size: int) -> Records:
+    """The national list of provinces, then each covered province's departments and
+    communes, from the API generation that serves the month."""
+    if api == "legacy_gateway":
+        legacy = LegacyGatewayClient(http, page_size=page_size)
+        records: Records = [("national", r) for r in legacy.report_766(month, "0")]
+        for code in provinces:
+            tinh_id = units.source_id("legacy_766", code, month.first_day)
+            records += [(code, r) for r in legacy.report_766(month, tinh_id)]
+        return records
+    reporting = ReportingApiClient(http, page_size=min(page_size, 200))
+    records = [("national", r) for r in reporting.evaluation("service-results", month)]
+    for code in provinces:
+        root = units.source_id("reporting", code, month.first_day)
+        records += [(code, r) for r in reporting.evaluation("service-results", month, root)]
+    return records
+
+
+def _portal_monthly_counters(http: HttpSource, api: str, month: Month,
+                             provinces: Sequence[str], units: UnitRegistry,
+                             page_size: int) -> Records:
+    """One record per covered province (report_by_month_sum_service, legacy gateway)."""
+    legacy = LegacyGatewayClient(http, page_size=page_size)
+    records: Records = []
+    for code in provinces:
+        tinh_id = units.source_id("legacy_tinh", code, month.first_day)
+        records.append((tinh_id, legacy.monthly_sum(month, tinh_id)))
+    return records
+
+
+# What each dataset of the registry's national_portal source fetches.
+FETCHERS = {"portal_score": _portal_score,
+            "portal_monthly_counters": _portal_monthly_counters}
+
+
+def _entry(dataset: str, settings: Settings) -> Dataset:
+    entry = settings.registry[dataset]
+    if entry.source != SOURCE or dataset not in FETCHERS:
+        raise ValueError(f"{dataset!r} is not a national-portal dataset; known: "
+                         f"{sorted(FETCHERS)}")
+    return entry
+
+
 def extract(dataset: str, month: Month, portal: NationalPortalConfig,
             settings: Settings) -> dict[str, str]:
     """Fetch one dataset for one month into a new raw-zone version; return its FetchRef."""
-    if dataset not in DATASETS:
-        raise ValueError(f"unknown dataset {dataset!r}; known: {DATASETS}")
-    config = settings.sources[SOURCE]
-    units = settings.units
-    provinces = config["provinces"]
-    api = api_for(dataset, month, settings)
+    _entry(dataset, settings)
+    config = settings.sources.national_portal
+    api = config.api_for(dataset, month)
     writer = RawZone(settings.raw_dir).new_fetch(SOURCE, dataset, month)
     http = portal.http(on_response=writer.record_response)
     try:
-        records: list[tuple[str | None, dict[str, Any]]] = []
-        if dataset == "portal_monthly_counters":
-            legacy = LegacyGatewayClient(http, page_size=portal.page_size)
-            for code in provinces:
-                tinh_id = units.source_id("legacy_tinh", code, month.first_day)
-                records.append((tinh_id, legacy.monthly_sum(month, tinh_id)))
-        elif api == "legacy_gateway":
-            legacy = LegacyGatewayClient(http, page_size=portal.page_size)
-            records += [("national", r) for r in legacy.report_766(month, "0")]
-            for code in provinces:
-                tinh_id = units.source_id("legacy_766", code, month.first_day)
-                records += [(code, r) for r in legacy.report_766(month, tinh_id)]
-        else:
-            reporting = ReportingApiClient(http, page_size=min(portal.page_size, 200))
-            records += [("national", r) for r in reporting.evaluation("service-results", month)]
-            for code in provinces:
-                root = units.source_id("reporting", code, month.first_day)
-                records += [(code, r) for r in reporting.evaluation("service-results", month,
-                                                                     root)]
+        records = FETCHERS[dataset](http, api, month, config.provinces, settings.units,
+                                    portal.page_size)
         count = writer.write_records(records)
     except Exception as exc:
         writer.finish("failed", api=api, error=f"{type(exc).__name__}: {exc}",
@@ -102,13 +121,16 @@ def normalise_fetch(ref: FetchRef, settings: Settings) -> pd.DataFrame:
 def validate(ref_dict: dict[str, str], settings: Settings) -> dict[str, Any]:
     """Normalise a fetch, run its suite, split rows into good and quarantined."""
     from expectations.gx_runner import validate_frame
+    from expectations.outcomes import write_outcomes
 
     ref = FetchRef.from_dict(ref_dict)
+    entry = _entry(ref.dataset, settings)
     month = Month.parse(ref.month)
     frame = normalise_fetch(ref, settings)
     checked = normalise.add_check_columns(ref.dataset, frame)
-    report = validate_frame(checked, ref.dataset, {
-        "known_unit_codes": settings.units.known_codes(month.first_day)})
+    report = validate_frame(checked, entry.validation.suite, {
+        "known_unit_codes": settings.units.known_codes(month.first_day)},
+        unit_column=entry.unit_column)
     bad_positions = report.quarantined_positions
     good = frame.drop(index=bad_positions).reset_index(drop=True)
     bad = frame.loc[bad_positions].copy()
@@ -119,9 +141,7 @@ def validate(ref_dict: dict[str, str], settings: Settings) -> dict[str, Any]:
     pq.write_table(pa.Table.from_pandas(good, preserve_index=False), folder / "good.parquet")
     pq.write_table(pa.Table.from_pandas(bad, preserve_index=False),
                    folder / "quarantine.parquet")
-    outcomes = [o.__dict__ | {"failing_rows": len(o.failing_rows)} for o in report.outcomes]
-    (folder / "dq_results.json").write_text(
-        json.dumps(outcomes, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
+    write_outcomes(folder / "dq_results.json", report.outcomes)
     failed = [o.check_name for o in report.failed]
     log.info("validated %s %s: %d rows, %d good, %d quarantined; failed checks: %s",
              ref.dataset, ref.month, len(frame), len(good), len(bad), failed or "none")
@@ -131,26 +151,20 @@ def validate(ref_dict: dict[str, str], settings: Settings) -> dict[str, Any]:
 
 # -- load ------------------------------------------------------------------------------
 def load(validated: dict[str, Any], run_id: str, settings: Settings) -> dict[str, Any]:
-    """Replace the month's partition of the fact table, quarantine, dq_result and audit
-    in one transaction."""
-    from warehouse.schema import FACT_TABLES
+    """Replace the month's partition of the dataset's table, quarantine, dq_result and
+    audit in one transaction."""
+    from expectations.outcomes import read_outcomes
+    from warehouse.publish import PartitionLoad, load_partition, raw_sha256
 
     ref = FetchRef.from_dict({k: validated[k] for k in
                               ("source", "dataset", "month", "fetch_id", "path")})
     month = Month.parse(ref.month)
     folder = Path(validated["staging"])
-    bad = pq.read_table(folder / "quarantine.parquet", partitioning=None).to_pandas()
-    quarantined = [{
-        "record_index": row["record_index"], "unit_code": row.get("unit_code"),
-        "source_unit_id": row.get("source_unit_id"), "reasons": row["reasons"],
-        "row": {k: v for k, v in row.items() if k != "reasons"},
-    } for row in bad.astype(object).where(bad.notna(), None).to_dict("records")]
     return load_partition(PartitionLoad(
-        source=ref.source, dataset=ref.dataset, month=month, fetch_id=ref.fetch_id,
-        run_id=run_id, rows_in=int(validated["rows_in"]),
+        dataset=_entry(ref.dataset, settings), source=ref.source, month=month,
+        fetch_id=ref.fetch_id, run_id=run_id, rows_in=int(validated["rows_in"]),
         raw_sha256=raw_sha256(read_manifest(ref.path) or {}),
-        facts=[(FACT_TABLES[ref.dataset], pq.read_table(folder / "good.parquet", partitioning=None),
-                {"period_id": month.period_id})],
-        quarantined=quarantined,
-        outcomes=json.loads((folder / "dq_results.json").read_text(encoding="utf-8")),
-    ), settings)
+        facts=pq.read_table(folder / "good.parquet", partitioning=None),
+        partition={"period_id": month.period_id},
+        quarantined=pq.read_table(folder / "quarantine.parquet", partitioning=None),
+        outcomes=read_outcomes(folder / "dq_results.json")), settings.warehouse_url)

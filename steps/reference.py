@@ -7,12 +7,12 @@ import csv
 
 import pyarrow as pa
 
-from marts.indicators import Catalogue
 from registry.settings import Settings
 
 
 def refresh_reference(settings: Settings) -> dict[str, int]:
-    from warehouse.engine import ensure_schema, make_engine
+    from steps.marts import catalogue as indicator_catalogue
+    from warehouse.engine import transaction
     from warehouse.loader import arrow_schema, replace_partition
     from warehouse.schema import dim_indicator, dim_procedure, dim_unit, unit_source_id
 
@@ -30,7 +30,7 @@ def refresh_reference(settings: Settings) -> dict[str, int]:
             "fee_bearing": row["fee_bearing"] == "true",
             "full_online": row["full_online"] == "true",
         } for row in csv.DictReader(handle)], schema=arrow_schema(dim_procedure))
-    catalogue = Catalogue.from_file(settings.config_dir / "indicators.yaml")
+    catalogue = indicator_catalogue(settings)
     indicators = pa.Table.from_pylist([{
         "indicator_code": i.code, "name_vi": i.name_vi, "name_en": i.name_en,
         "numerator": " + ".join(i.numerator), "denominator": " + ".join(i.denominator),
@@ -39,12 +39,7 @@ def refresh_reference(settings: Settings) -> dict[str, int]:
     } for i in catalogue.indicators], schema=arrow_schema(dim_indicator))
     tables = {dim_unit: units, unit_source_id: ids, dim_procedure: procedures,
               dim_indicator: indicators}
-    engine = make_engine(settings.warehouse_url)
-    try:
-        ensure_schema(engine)
-        with engine.begin() as conn:
-            for table, rows in tables.items():
-                replace_partition(conn, table, rows, {})
-    finally:
-        engine.dispose()
+    with transaction(settings.warehouse_url) as conn:
+        for table, rows in tables.items():
+            replace_partition(conn, table, rows, {})
     return {table.name: rows.num_rows for table, rows in tables.items()}

@@ -1,4 +1,5 @@
-"""Every DAG file imports cleanly, cheaply, and without touching connections."""
+"""Every DAG file imports cleanly, cheaply and without touching connections, and its shape
+(task groups, dependencies, mapping, Assets) is what the dataset registry says."""
 
 from __future__ import annotations
 
@@ -11,9 +12,11 @@ from pathlib import Path
 import pytest
 
 from commands.embedded_airflow import DAGS_DIR, airflow_environment
-from steps.national_portal import DATASETS
+from registry.settings import load_registry
 
 PROBE = Path(__file__).with_name("_dag_parse_probe.py")
+REGISTRY = load_registry()
+OPENING = {"partition", "refresh_reference"}
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +26,10 @@ def parsed(tmp_path_factory: pytest.TempPathFactory) -> dict:
     out = subprocess.run([sys.executable, str(PROBE), str(DAGS_DIR)], env=env, check=True,
                          capture_output=True, text=True, timeout=300)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def asset(name: str) -> str:
+    return f"reformstats://warehouse/{REGISTRY[name].table}"
 
 
 def test_every_dag_file_imports_without_errors(parsed: dict) -> None:
@@ -38,21 +45,63 @@ def test_parsing_imports_nothing_heavy_and_reads_no_connection(parsed: dict) -> 
 def test_monthly_dags_use_real_intervals_and_explicit_catchup(parsed: dict) -> None:
     for dag_id in ("national_portal_monthly", "onestop_monthly"):
         assert parsed["timetable"][dag_id] == "CronDataIntervalTimetable"
-        assert parsed["catchup"][dag_id] is False
+    assert all(catchup is False for catchup in parsed["catchup"].values())
 
 
-def test_national_portal_dag_wires_extract_validate_load(parsed: dict) -> None:
-    assert parsed["tasks"]["national_portal_monthly"] == [
-        "extract", "load", "partition", "refresh_reference", "validate"]
+def test_national_portal_dag_has_one_group_per_registry_dataset(parsed: dict) -> None:
+    tasks = parsed["tasks"]["national_portal_monthly"]
+    datasets = [d.name for d in REGISTRY.of_source("national_portal", kind="fact")]
+    assert datasets == ["portal_score", "portal_monthly_counters"]  # the registry's order
+    assert set(tasks) == OPENING | {f"{d}.{step}" for d in datasets
+                                    for step in ("extract", "validate", "load")}
+    for i, name in enumerate(datasets):
+        extract, validate, load = (tasks[f"{name}.{s}"] for s in ("extract", "validate",
+                                                                  "load"))
+        # extracts run one after another, each whatever the previous one's outcome
+        previous = [f"{datasets[i - 1]}.extract"] if i else []
+        assert extract["upstream"] == sorted(["partition", *previous])
+        assert extract["trigger_rule"] == "all_done"
+        assert validate["upstream"] == [f"{name}.extract"]
+        assert load["upstream"] == sorted([f"{name}.validate", "refresh_reference"])
+        assert load["outlets"] == [asset(name)]
+        assert all(t["mapped_over"] is None and t["mapped_group"] is None
+                   for t in (extract, validate, load))
 
 
-def test_onestop_dag_fans_out_per_province(parsed: dict) -> None:
-    assert parsed["tasks"]["onestop_monthly"] == [
-        "extract_aggregates", "extract_dossiers", "load_month", "partition", "provinces",
-        "refresh_reference", "validate_dossiers"]
+def test_onestop_dag_maps_one_group_per_province(parsed: dict) -> None:
+    tasks = parsed["tasks"]["onestop_monthly"]
+    group = {t: v for t, v in tasks.items() if t.startswith("province.")}
+    assert set(tasks) - set(group) == OPENING | {"provinces"}
+    assert set(group) == {"province.extract_dossiers", "province.extract_aggregates",
+                          "province.validate_dossiers", "province.load_month"}
+    for task in group.values():
+        assert task["mapped_group"] == "province"
+        assert task["group_mapped_over"] == {"province": {"from_task": "provinces"}}
+    assert group["province.validate_dossiers"]["upstream"] == ["province.extract_dossiers"]
+    assert group["province.load_month"]["upstream"] == [
+        "province.extract_aggregates", "province.validate_dossiers"]
+    assert group["province.load_month"]["outlets"] == [asset("dossiers")]
+    for name in ("province.extract_dossiers", "province.extract_aggregates"):
+        assert group[name]["upstream"] == ["partition", "provinces", "refresh_reference"]
+    # the two source datasets of the registry are what the group extracts
+    assert {d.name for d in REGISTRY.of_source("onestop")} == {"dossiers", "aggregates"}
 
 
-def test_dag_dataset_list_matches_the_pipeline() -> None:
-    source = (DAGS_DIR / "national_portal_monthly.py").read_text(encoding="utf-8")
-    for dataset in DATASETS:
-        assert f'"{dataset}"' in source
+def test_marts_dag_runs_on_the_assets_of_its_registry_inputs(parsed: dict) -> None:
+    indicators = REGISTRY["indicators"]
+    assert parsed["timetable"]["marts_monthly"] == "AssetTriggeredTimetable"
+    assert parsed["schedule_assets"]["marts_monthly"] == {
+        "any": sorted(asset(name) for name in indicators.inputs)}
+    tasks = parsed["tasks"]["marts_monthly"]
+    build = tasks["build_indicators"]
+    assert build["mapped_over"] == {"month": {"from_task": "months"}}
+    assert build["upstream"] == ["months", "refresh_reference"]
+    assert build["outlets"] == [asset("indicators")]
+    assert parsed["params"]["marts_monthly"] == ["month"]
+
+
+def test_every_loaded_dataset_is_published_by_exactly_one_task(parsed: dict) -> None:
+    published = [uri for dag in parsed["tasks"].values() for task in dag.values()
+                 for uri in task["outlets"]]
+    loaded = [asset(d.name) for d in REGISTRY if d.table and d.enabled]
+    assert sorted(published) == sorted(loaded)

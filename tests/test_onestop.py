@@ -19,6 +19,7 @@ from sources.errors import SourceHTTPError
 from sources.onestop import OneStopConfig, make_source
 from sources.raw_zone import read_manifest
 from steps import onestop as steps
+from steps.marts import build_indicators
 from steps.reference import refresh_reference
 from transforms.dossiers import COUNTER_COLUMNS, monthly_counters
 from transforms.personal_data import MissingHashKeyError, dossier_key
@@ -36,11 +37,14 @@ def config(sim, province="H97", **overrides) -> OneStopConfig:
 
 
 def run_month(sim, settings, province="H97", month=OCT, run_id="run-1", **options):
+    """The one-stop DAG's steps for one province, then the marts step for the month."""
     cfg = config(sim, province, **options)
     ref = steps.extract_dossiers(province, month, cfg, settings, part_rows=400)
     aggregates = steps.extract_aggregates(province, month, cfg, settings)
     validated = steps.validate_dossiers(ref, settings)
-    return ref, validated, steps.load_month(validated, aggregates, run_id, settings)
+    audit = steps.load_month(validated, aggregates, run_id, settings)
+    build_indicators(month, run_id, settings)
+    return ref, validated, audit
 
 
 def world_export(sim, province="H97", month=OCT) -> pa.Table:

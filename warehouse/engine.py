@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -36,6 +38,19 @@ def ensure_schema(engine: sa.Engine) -> None:
                  "last_day": m.last_day}
                 for m in month_range(Month(2019, 1), Month(2035, 12))
             ])
+
+
+@contextmanager
+def transaction(url: str) -> Iterator[sa.Connection]:
+    """One transaction on the warehouse at `url` (committed on success, rolled back on
+    error); the engine lives only as long as the transaction."""
+    engine = make_engine(url)
+    try:
+        ensure_schema(engine)
+        with engine.begin() as conn:
+            yield conn
+    finally:
+        engine.dispose()
 
 
 def utc_now() -> dt.datetime:

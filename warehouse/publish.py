@@ -1,11 +1,16 @@
-"""Loading one partition: facts, quarantine, data-quality results and the audit row, all in
-one transaction, through each engine's bulk path (warehouse.loader.replace_partition)."""
+"""Publishing one partition: its facts, quarantined rows, data-quality results and audit
+row, all in one transaction, through each engine's bulk path (loader.replace_partition).
+
+What a dataset's table and partition are comes from the registry entry; a rerun of the
+same partition converges to the same state, and an analyst never sees half of it.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import logging
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,89 +18,102 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from domain.periods import Month
-from registry.settings import Settings
+from expectations.outcomes import CheckOutcome
+from registry.datasets import Dataset
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class PartitionLoad:
-    """Everything one (source, dataset, month) load writes."""
+    """Everything one (source, dataset, partition) load writes."""
 
-    source: str
-    dataset: str
+    dataset: Dataset
+    source: str                   # e.g. national_portal, onestop_H97, marts
     month: Month
-    fetch_id: str
+    fetch_id: str                 # raw-zone fetch (or input version) the rows come from
     run_id: str
     rows_in: int
     raw_sha256: str
-    # (table, rows without lineage columns, partition) for each fact table written
-    facts: list[tuple[sa.Table, pa.Table, dict[str, Any]]] = field(default_factory=list)
-    # each: record_index, unit_code, source_unit_id, reasons, row (dict)
-    quarantined: list[dict[str, Any]] = field(default_factory=list)
-    # each: check_name, column, severity, success, element_count, unexpected_count, details
-    outcomes: list[dict[str, Any]] = field(default_factory=list)
+    facts: pa.Table               # rows of dataset.table, lineage columns not needed
+    partition: Mapping[str, Any]  # values of dataset.partition
+    quarantined: pa.Table | None = None   # rows with a `reasons` column
+    outcomes: Sequence[CheckOutcome] = field(default_factory=list)
 
 
-def raw_sha256(manifest: dict[str, Any]) -> str:
+def raw_sha256(manifest: Mapping[str, Any]) -> str:
     """One hash over a fetch's response hashes, in order (what load_audit records)."""
     return hashlib.sha256("".join(manifest.get("sha256", [])).encode()).hexdigest()
 
 
-def _with_lineage(rows: pa.Table, table: sa.Table, lineage: dict[str, Any]) -> pa.Table:
-    for name, value in lineage.items():
+def _with_constants(rows: pa.Table, table: sa.Table, values: Mapping[str, Any]) -> pa.Table:
+    """Add the table's lineage (and partition) columns the rows do not carry."""
+    for name, value in values.items():
         if name in table.columns and name not in rows.column_names:
             rows = rows.append_column(name, pa.array([value] * rows.num_rows))
     return rows
 
 
-def load_partition(load: PartitionLoad, settings: Settings) -> dict[str, Any]:
-    """Write the partition in one transaction; return the audit row (JSON-able)."""
-    from warehouse.engine import ensure_schema, make_engine, utc_now
-    from warehouse.loader import arrow_schema, replace_partition
-    from warehouse.schema import dq_result, load_audit, quarantine_row
+def quarantine_table(load: PartitionLoad, now: Any) -> pa.Table:
+    """quarantine_row rows from the rows that failed a critical check."""
+    from warehouse.loader import arrow_schema
+    from warehouse.schema import quarantine_row
 
+    bad = load.quarantined.to_pylist() if load.quarantined is not None else []
+    return pa.Table.from_pylist([{
+        "dataset": load.dataset.name, "period_id": load.month.period_id,
+        "fetch_id": load.fetch_id, "record_index": int(row.get("record_index", position)),
+        "source": load.source, "unit_code": row.get("unit_code"),
+        "source_unit_id": row.get("source_unit_id"), "reasons": row["reasons"],
+        "run_id": load.run_id, "quarantined_at": now,
+        "row_json": json.dumps({k: v for k, v in row.items() if k != "reasons"},
+                               ensure_ascii=False, default=str),
+    } for position, row in enumerate(bad)], schema=arrow_schema(quarantine_row))
+
+
+def dq_table(load: PartitionLoad, now: Any) -> pa.Table:
+    from warehouse.loader import arrow_schema
+    from warehouse.schema import dq_result
+
+    return pa.Table.from_pylist([{
+        "run_id": load.run_id, "source": load.source, "dataset": load.dataset.name,
+        "period_id": load.month.period_id, "check_name": o.check_name,
+        "fetch_id": load.fetch_id, "column_name": o.column, "severity": o.severity,
+        "success": o.success, "element_count": o.element_count,
+        "unexpected_count": o.unexpected_count, "details": o.details, "checked_at": now,
+    } for o in load.outcomes if o.unit_code is None], schema=arrow_schema(dq_result))
+
+
+def load_partition(load: PartitionLoad, warehouse_url: str) -> dict[str, Any]:
+    """Write the partition in one transaction; return the audit row (JSON-able)."""
+    from warehouse.engine import transaction, utc_now
+    from warehouse.loader import arrow_schema, replace_partition
+    from warehouse.schema import dq_result, load_audit, metadata, quarantine_row
+
+    if not load.dataset.table:
+        raise ValueError(f"dataset {load.dataset.name} has no table to load")
+    table = metadata.tables[load.dataset.table]
+    if set(load.partition) != set(load.dataset.partition):
+        raise ValueError(f"{load.dataset.name}: partition {dict(load.partition)} does not "
+                         f"match the registry's {list(load.dataset.partition)}")
     now = utc_now()
     period_id = load.month.period_id
-    lineage = {"fetch_id": load.fetch_id, "run_id": load.run_id, "loaded_at": now}
-    quarantine = pa.Table.from_pylist([{
-        "dataset": load.dataset, "period_id": period_id, "fetch_id": load.fetch_id,
-        "record_index": int(q["record_index"]), "source": load.source,
-        "unit_code": q.get("unit_code"), "source_unit_id": q.get("source_unit_id"),
-        "reasons": q["reasons"], "run_id": load.run_id, "quarantined_at": now,
-        "row_json": json.dumps(q["row"], ensure_ascii=False, default=str),
-    } for q in load.quarantined], schema=arrow_schema(quarantine_row))
-    dq_rows = pa.Table.from_pylist([{
-        "run_id": load.run_id, "source": load.source, "dataset": load.dataset,
-        "period_id": period_id, "check_name": o["check_name"], "fetch_id": load.fetch_id,
-        "column_name": o.get("column"), "severity": o["severity"], "success": o["success"],
-        "element_count": o.get("element_count"),
-        "unexpected_count": o.get("unexpected_count"), "details": o.get("details"),
-        "checked_at": now,
-    } for o in load.outcomes], schema=arrow_schema(dq_result))
-    engine = make_engine(settings.warehouse_url)
-    try:
-        ensure_schema(engine)
-        with engine.begin() as conn:
-            loaded = sum(replace_partition(conn, table, _with_lineage(rows, table, lineage),
-                                           partition)
-                         for table, rows, partition in load.facts)
-            replace_partition(conn, quarantine_row, quarantine, {
-                "source": load.source, "dataset": load.dataset, "period_id": period_id})
-            replace_partition(conn, dq_result, dq_rows, {
-                "run_id": load.run_id, "source": load.source, "dataset": load.dataset,
-                "period_id": period_id})
-            audit = {"run_id": load.run_id, "source": load.source, "dataset": load.dataset,
-                     "period_id": period_id, "fetch_id": load.fetch_id,
-                     "rows_in": int(load.rows_in), "rows_loaded": loaded,
-                     "rows_quarantined": quarantine.num_rows, "raw_sha256": load.raw_sha256,
-                     "status": "loaded", "loaded_at": now}
-            replace_partition(conn, load_audit,
-                              pa.Table.from_pylist([audit], schema=arrow_schema(load_audit)),
-                              {k: audit[k] for k in ("run_id", "source", "dataset",
-                                                     "period_id")})
-    finally:
-        engine.dispose()
-    log.info("loaded %s/%s %s: %d rows, %d quarantined (fetch %s)", load.source, load.dataset,
-             load.month, loaded, quarantine.num_rows, load.fetch_id)
+    lineage = {"fetch_id": load.fetch_id, "run_id": load.run_id, "loaded_at": now,
+               **load.partition}
+    quarantine = quarantine_table(load, now)
+    key = {"source": load.source, "dataset": load.dataset.name, "period_id": period_id}
+    with transaction(warehouse_url) as conn:
+        loaded = replace_partition(conn, table, _with_constants(load.facts, table, lineage),
+                                   load.partition)
+        replace_partition(conn, quarantine_row, quarantine, key)
+        replace_partition(conn, dq_result, dq_table(load, now), {"run_id": load.run_id, **key})
+        audit = {"run_id": load.run_id, **key, "fetch_id": load.fetch_id,
+                 "rows_in": int(load.rows_in), "rows_loaded": loaded,
+                 "rows_quarantined": quarantine.num_rows, "raw_sha256": load.raw_sha256,
+                 "status": "loaded", "loaded_at": now}
+        replace_partition(conn, load_audit,
+                          pa.Table.from_pylist([audit], schema=arrow_schema(load_audit)),
+                          {"run_id": load.run_id, **key})
+    log.info("loaded %s/%s %s: %d rows, %d quarantined (fetch %s)", load.source,
+             load.dataset.name, load.month, loaded, quarantine.num_rows, load.fetch_id)
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in audit.items()}

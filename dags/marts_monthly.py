@@ -1,0 +1,65 @@
+"""Marts: a month's indicators from the warehouse facts of every source, in their own
+transaction, so rescoring never needs re-extraction.
+
+Scheduled on the Assets the fact loads publish (the registry's `indicators.inputs`): a run
+rebuilds every month its triggering events name. Triggered by hand for one month with the
+`month` param (`airflow dags trigger marts_monthly --conf '{"month": "2025-10"}'`).
+"""
+
+from __future__ import annotations
+
+from airflow.sdk import AssetAny, Param, dag, task
+
+from plugins.assets import asset_of
+from plugins.monthly import DEFAULT_ARGS, START_DATE, refresh_reference
+from registry.settings import load_registry
+
+REGISTRY = load_registry()
+INDICATORS = REGISTRY["indicators"]
+INPUTS = [asset_of(REGISTRY[name]) for name in INDICATORS.inputs]
+
+
+@task
+def months(params=None, triggering_asset_events=None) -> list[str]:
+    """The months to rebuild: the `month` param, else those the asset events name."""
+    from domain.periods import Month
+    from plugins.assets import months_from_events
+
+    if params and params.get("month"):
+        return [str(Month.parse(params["month"]))]
+    found = months_from_events(triggering_asset_events)
+    if not found:
+        raise ValueError("no month to build: trigger with conf {\"month\": \"YYYY-MM\"} or "
+                         "let a fact load's Asset event name one")
+    return found
+
+
+@task(outlets=[asset_of(INDICATORS)])
+def build_indicators(month: str, run_id: str | None = None, outlet_events=None) -> dict:
+    from domain.periods import Month
+    from plugins.assets import announce_month
+    from plugins.hooks import pipeline_settings
+    from steps.marts import build_indicators
+
+    audit = build_indicators(Month.parse(month), run_id or "manual", pipeline_settings())
+    announce_month(outlet_events, INDICATORS, month)
+    return audit
+
+
+@dag(
+    dag_id="marts_monthly",
+    schedule=AssetAny(*INPUTS),
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    params={"month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
+                           description="YYYY-MM: rebuild this month only")},
+    tags=["marts", "monthly"],
+    doc_md=__doc__,
+)
+def marts_monthly() -> None:
+    refresh_reference() >> build_indicators.expand(month=months())
+
+
+marts_monthly()

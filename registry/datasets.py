@@ -1,0 +1,168 @@
+"""The dataset registry: config/datasets.yaml, one declarative entry per dataset.
+
+Every stage reads a dataset's definition from here (dlt's declarative resources, dbt's
+sources): the DAGs build one task group (or mapping) per entry and publish its Asset, the
+steps choose extract and validation by it, the loader takes its table and partition, the
+data dictionary lists it. Light on purpose (stdlib + PyYAML): DAG files read it at parse
+time. That a table or column named here exists is checked by the warehouse when it loads,
+and by the tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+SOURCES = ("national_portal", "onestop", "marts")
+KINDS = ("fact", "raw", "mart")
+PERIOD_TYPES = ("month", "quarter", "half", "year", "year_to_date")
+ASSET_SCHEME = "reformstats"
+
+
+class RegistryError(ValueError):
+    """The registry file is not as documented; the message names file and dataset."""
+
+
+@dataclass(frozen=True)
+class Freshness:
+    """How many days after a period ends its partition is late (warn) / very late (error)."""
+
+    warn_after_days: int
+    error_after_days: int
+
+
+@dataclass(frozen=True)
+class Validation:
+    suite: str | None = None            # expectations/suites/<suite>.json
+    rules: str | None = None            # expectations/rules/<rules>.yaml
+    checks: tuple[str, ...] = ()        # named checks in expectations/checks.py
+
+
+@dataclass(frozen=True)
+class Dataset:
+    name: str
+    source: str
+    kind: str
+    description: str
+    period_types: tuple[str, ...]
+    unit_column: str | None
+    enabled: bool
+    table: str | None = None
+    partition: tuple[str, ...] = ()
+    natural_key: tuple[str, ...] = ()
+    validation: Validation = field(default_factory=Validation)
+    stocks: frozenset[str] = frozenset()
+    inputs: tuple[str, ...] = ()
+    freshness: Freshness | None = None
+
+    @property
+    def asset_uri(self) -> str | None:
+        """URI of the Airflow Asset a load of this dataset publishes (None: not loaded)."""
+        return f"{ASSET_SCHEME}://warehouse/{self.table}" if self.table else None
+
+
+def _tuple(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise RegistryError(f"{where}: expected a list of names, got {value!r}")
+    return tuple(value)
+
+
+def _dataset(name: str, raw: Mapping[str, Any], where: str) -> Dataset:
+    known = {"source", "kind", "description", "period_types", "unit_column", "enabled",
+             "table", "partition", "natural_key", "validation", "stocks", "inputs",
+             "freshness"}
+    unknown = set(raw) - known
+    if unknown:
+        raise RegistryError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
+    for key in ("source", "kind", "description", "period_types", "enabled"):
+        if key not in raw:
+            raise RegistryError(f"{where}: missing required key {key!r}")
+    if raw["source"] not in SOURCES:
+        raise RegistryError(f"{where}: source must be one of {SOURCES}, got {raw['source']!r}")
+    if raw["kind"] not in KINDS:
+        raise RegistryError(f"{where}: kind must be one of {KINDS}, got {raw['kind']!r}")
+    period_types = _tuple(raw["period_types"], f"{where}.period_types")
+    bad = set(period_types) - set(PERIOD_TYPES)
+    if not period_types or bad:
+        raise RegistryError(f"{where}: period_types must be some of {PERIOD_TYPES}")
+    table = raw.get("table")
+    partition = _tuple(raw.get("partition"), f"{where}.partition")
+    natural_key = _tuple(raw.get("natural_key"), f"{where}.natural_key")
+    if raw["kind"] in ("fact", "mart") and not (table and partition and natural_key):
+        raise RegistryError(f"{where}: a {raw['kind']} needs table, partition and natural_key")
+    validation = raw.get("validation") or {}
+    if set(validation) - {"suite", "rules", "checks"}:
+        raise RegistryError(f"{where}.validation: only suite, rules and checks are known")
+    freshness = raw.get("freshness")
+    if freshness is not None:
+        try:
+            freshness = Freshness(int(freshness["warn_after_days"]),
+                                  int(freshness["error_after_days"]))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise RegistryError(f"{where}.freshness: needs warn_after_days and "
+                                "error_after_days (whole days)") from exc
+        if not 0 < freshness.warn_after_days <= freshness.error_after_days:
+            raise RegistryError(f"{where}.freshness: 0 < warn_after_days <= error_after_days")
+    if not isinstance(raw["enabled"], bool):
+        raise RegistryError(f"{where}.enabled: true or false")
+    return Dataset(
+        name=name, source=raw["source"], kind=raw["kind"],
+        description=" ".join(str(raw["description"]).split()), period_types=period_types,
+        unit_column=raw.get("unit_column"), enabled=raw["enabled"], table=table,
+        partition=partition, natural_key=natural_key,
+        validation=Validation(suite=validation.get("suite"), rules=validation.get("rules"),
+                              checks=_tuple(validation.get("checks"),
+                                            f"{where}.validation.checks")),
+        stocks=frozenset(_tuple(raw.get("stocks"), f"{where}.stocks")),
+        inputs=_tuple(raw.get("inputs"), f"{where}.inputs"), freshness=freshness)
+
+
+@dataclass(frozen=True)
+class Registry:
+    datasets: Mapping[str, Dataset]
+
+    @classmethod
+    def from_file(cls, path: Path) -> Registry:
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+        except yaml.YAMLError as exc:
+            raise RegistryError(f"{path}: not valid YAML: {exc}") from exc
+        entries = (raw or {}).get("datasets")
+        if not isinstance(entries, dict) or not entries:
+            raise RegistryError(f"{path}: expected a 'datasets' mapping")
+        datasets = {name: _dataset(name, entry or {}, f"{path.name}: {name}")
+                    for name, entry in entries.items()}
+        for dataset in datasets.values():
+            missing = set(dataset.inputs) - set(datasets)
+            if missing:
+                raise RegistryError(f"{path.name}: {dataset.name}.inputs names unknown "
+                                    f"datasets {sorted(missing)}")
+        return cls(datasets)
+
+    def __getitem__(self, name: str) -> Dataset:
+        try:
+            return self.datasets[name]
+        except KeyError:
+            raise KeyError(f"no dataset {name!r} in the registry; known: "
+                           f"{sorted(self.datasets)}") from None
+
+    def __iter__(self) -> Iterator[Dataset]:
+        return iter(self.datasets.values())
+
+    def of_source(self, source: str, *, kind: str | None = None,
+                  enabled_only: bool = True) -> list[Dataset]:
+        """The datasets of a source, in file order (optionally of one kind)."""
+        return [d for d in self if d.source == source and (kind is None or d.kind == kind)
+                and (d.enabled or not enabled_only)]
+
+    def by_table(self, table: str) -> Dataset:
+        for dataset in self:
+            if dataset.table == table:
+                return dataset
+        raise KeyError(f"no dataset loads table {table!r}")

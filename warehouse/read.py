@@ -1,0 +1,30 @@
+"""Reading warehouse facts for the marts: a month's counters summed per unit."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import sqlalchemy as sa
+
+from warehouse.schema import metadata
+
+
+def sum_by_unit(conn: sa.Connection, table_name: str, columns: Sequence[str],
+                period_id: int) -> list[dict[str, Any]]:
+    """{unit_code, [province_code,] column sums} per unit for one month of a fact table
+    (per unit and province where the table has a province_code)."""
+    table = metadata.tables[table_name]
+    keys = [table.c.unit_code] + ([table.c.province_code] if "province_code" in table.c
+                                  else [])
+    query = (sa.select(*keys, *(sa.func.sum(table.c[c]).label(c) for c in columns))
+             .where(table.c.period_id == period_id).group_by(*keys).order_by(*keys))
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def fetch_ids(conn: sa.Connection, table_name: str, period_id: int) -> list[str]:
+    """The raw-zone fetches a month of a fact table was loaded from, sorted."""
+    table = metadata.tables[table_name]
+    query = (sa.select(table.c.fetch_id).where(table.c.period_id == period_id)
+             .distinct().order_by(table.c.fetch_id))
+    return list(conn.execute(query).scalars())
