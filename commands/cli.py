@@ -11,8 +11,59 @@ import typer
 
 from domain.periods import Month
 
-app = typer.Typer(help="Reform-statistics pipeline: demo, simulator, local Airflow.",
-                  no_args_is_help=True)
+app = typer.Typer(help="Reform-statistics pipeline: demo, simulator, local Airflow, "
+                       "warehouse migrations.", no_args_is_help=True)
+db = typer.Typer(help="The warehouse schema: create and upgrade tables and views (Alembic).",
+                 no_args_is_help=True)
+app.add_typer(db, name="db")
+
+WarehouseUrl = Annotated[str | None, typer.Option(
+    "--url", help="warehouse URL (default: REFORMSTATS_WAREHOUSE_URL, else the embedded "
+                  "DuckDB file under REFORMSTATS_DATA_DIR)")]
+
+
+def _warehouse_url(url: str | None) -> str:
+    from registry.settings import Settings
+
+    return url or Settings.from_env().warehouse_url
+
+
+def _safe(url: str) -> str:
+    """The URL without its password, for printing."""
+    import sqlalchemy as sa
+
+    return sa.make_url(url).render_as_string(hide_password=True)
+
+
+@db.command("upgrade")
+def db_upgrade(url: WarehouseUrl = None,
+               revision: Annotated[str, typer.Option(help="target revision")] = "head"
+               ) -> None:
+    """Create the warehouse schema, or upgrade it to this code's revision (idempotent)."""
+    from warehouse.migrate import upgrade
+
+    url = _warehouse_url(url)
+    before, after = upgrade(url, revision)
+    typer.echo(f"warehouse {_safe(url)}: {before or 'empty'} -> {after}"
+               if before != after else f"warehouse {_safe(url)}: already at {after}")
+
+
+@db.command("current")
+def db_current(url: WarehouseUrl = None) -> None:
+    """Print the warehouse's schema revision and this code's; exit 1 when they differ."""
+    from warehouse.engine import make_engine
+    from warehouse.migrate import current, head
+
+    url = _warehouse_url(url)
+    engine = make_engine(url)
+    try:
+        with engine.connect() as conn:
+            found = current(conn)
+    finally:
+        engine.dispose()
+    typer.echo(f"warehouse {_safe(url)}: {found or 'no schema version'}; code: {head()}")
+    if found != head():
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -53,6 +53,11 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
                 "conn_type": "http", "host": sim.url,
                 "extra": {"rate_per_second": 20, "read_timeout": 10, "page_size": 20}}),
         }
+        from warehouse.migrate import upgrade
+
+        before, after = upgrade(f"duckdb:///{warehouse}")
+        console.print(f"Warehouse schema: {before or 'empty'} -> {after} "
+                      "(`reformstats db upgrade`; every DAG's first task runs it too)")
         console.print("Preparing embedded Airflow (SQLite metadata) …")
         airflow_env.configure(data_dir / "airflow", extra)
         dags = [airflow_env.load_dag(dag_id) for dag_id in DAG_IDS]

@@ -11,7 +11,7 @@ from __future__ import annotations
 from airflow.sdk import AssetAny, Param, dag, task
 
 from plugins.assets import asset_of
-from plugins.monthly import DEFAULT_ARGS, START_DATE, refresh_reference
+from plugins.monthly import DEFAULT_ARGS, START_DATE, prepared_warehouse
 from registry.settings import load_registry
 
 REGISTRY = load_registry()
@@ -59,7 +59,7 @@ def build_indicators(month: str, run_id: str | None = None, outlet_events=None) 
     doc_md=__doc__,
 )
 def marts_monthly() -> None:
-    refresh_reference() >> build_indicators.expand(month=months())
+    prepared_warehouse() >> build_indicators.expand(month=months())
 
 
 marts_monthly()

@@ -37,6 +37,17 @@ def partition(data_interval_start=None, data_interval_end=None) -> str:
 
 
 @task
+def migrate_warehouse() -> dict:
+    """`reformstats db upgrade`: create or upgrade the warehouse schema (a no-op when it is
+    current; concurrent upgrades wait for each other). Loads themselves never run DDL."""
+    from plugins.hooks import pipeline_settings
+    from warehouse.migrate import upgrade
+
+    before, after = upgrade(pipeline_settings().warehouse_url)
+    return {"before": before, "after": after}
+
+
+@task
 def refresh_reference() -> dict:
     """Units, crosswalk, procedures and indicator catalogue from config/ (idempotent)."""
     from plugins.hooks import pipeline_settings
@@ -45,6 +56,13 @@ def refresh_reference() -> dict:
     return refresh_reference(pipeline_settings())
 
 
+def prepared_warehouse() -> XComArg:
+    """Schema migrated, then reference data refreshed: what every load waits for."""
+    reference = refresh_reference()
+    migrate_warehouse() >> reference
+    return reference
+
+
 def opening_tasks() -> tuple[XComArg, XComArg]:
-    """(the month, reference data refreshed): what every monthly DAG starts with."""
-    return partition(), refresh_reference()
+    """(the month, the prepared warehouse): what every monthly DAG starts with."""
+    return partition(), prepared_warehouse()

@@ -7,6 +7,7 @@ it is unreachable they are skipped with a message — except when CI=true, where
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -51,29 +52,61 @@ def fast_config(url: str, **overrides: object) -> NationalPortalConfig:
     return NationalPortalConfig(base_url=url, **options)
 
 
-@pytest.fixture
-def settings(tmp_path: Path) -> Settings:
-    return Settings(config_dir=PROJECT_ROOT / "config", data_dir=tmp_path / "data",
-                    warehouse_url=f"duckdb:///{tmp_path / 'data' / 'warehouse.duckdb'}")
+@pytest.fixture(scope="session")
+def migrated_duckdb(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A DuckDB warehouse file migrated once by `reformstats db upgrade`'s code; tests get
+    copies of it (the same bytes a fresh upgrade writes, in milliseconds)."""
+    from warehouse.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "warehouse.duckdb"
+    upgrade(f"duckdb:///{path}")
+    return path
 
 
 @pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A PostgreSQL URL whose search_path is a fresh schema, dropped afterwards."""
-    engine = sa.create_engine(PG_BASE_URL)
+def settings(tmp_path: Path, migrated_duckdb: Path) -> Settings:
+    """Settings in a temporary folder, with a migrated DuckDB warehouse of its own."""
+    data = tmp_path / "data"
+    data.mkdir()
+    shutil.copyfile(migrated_duckdb, data / "warehouse.duckdb")
+    return Settings(config_dir=PROJECT_ROOT / "config", data_dir=data,
+                    warehouse_url=f"duckdb:///{data / 'warehouse.duckdb'}")
+
+
+def pg_schema_url(base: str = PG_BASE_URL) -> Iterator[str]:
+    """A URL whose search_path is a fresh, empty schema, dropped afterwards; skipped (or,
+    with CI=true, failed) when PostgreSQL is not reachable."""
+    engine = sa.create_engine(base)
     try:
         with engine.connect():
             pass
     except sa.exc.OperationalError as exc:
         engine.dispose()
-        message = f"PostgreSQL not reachable at {PG_BASE_URL}: {exc.orig}"
+        message = f"PostgreSQL not reachable at {base}: {exc.orig}"
         if IN_CI:
             pytest.fail(f"{message} (CI=true: PostgreSQL tests must run)")
         pytest.skip(message)
     schema = f"t_{uuid.uuid4().hex[:10]}"
     with engine.begin() as conn:
         conn.exec_driver_sql(f"CREATE SCHEMA {schema}")
-    yield f"{PG_BASE_URL}?options=-csearch_path%3D{schema}"
-    with engine.begin() as conn:
-        conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
-    engine.dispose()
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+        engine.dispose()
+
+
+@pytest.fixture
+def pg_empty_url() -> Iterator[str]:
+    """A PostgreSQL URL on a fresh, empty schema (nothing migrated)."""
+    yield from pg_schema_url()
+
+
+@pytest.fixture
+def pg_url(pg_empty_url: str) -> str:
+    """A PostgreSQL URL on a fresh schema, migrated to the latest revision."""
+    from warehouse.migrate import upgrade
+
+    upgrade(pg_empty_url)
+    return pg_empty_url

@@ -16,7 +16,7 @@ from registry.settings import load_registry
 
 PROBE = Path(__file__).with_name("_dag_parse_probe.py")
 REGISTRY = load_registry()
-OPENING = {"partition", "refresh_reference"}
+OPENING = {"partition", "migrate_warehouse", "refresh_reference"}
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +40,21 @@ def test_every_dag_file_imports_without_errors(parsed: dict) -> None:
 def test_parsing_imports_nothing_heavy_and_reads_no_connection(parsed: dict) -> None:
     assert parsed["heavy_loaded"] == []
     assert parsed["connection_reads"] == []
+
+
+def test_every_dag_migrates_the_warehouse_before_anything_writes_to_it(parsed: dict) -> None:
+    for dag_id, tasks in parsed["tasks"].items():
+        assert tasks["migrate_warehouse"]["upstream"] == [], dag_id
+        assert tasks["refresh_reference"]["upstream"] == ["migrate_warehouse"], dag_id
+        writers = [t for t, v in tasks.items() if v["outlets"]]
+        assert writers, dag_id
+        for writer in writers:  # every load waits (through its group) for the reference
+            chain, seen = [writer], set()
+            while chain:
+                task = chain.pop()
+                seen.add(task)
+                chain += [u for u in tasks[task]["upstream"] if u not in seen]
+            assert "refresh_reference" in seen, (dag_id, writer)
 
 
 def test_monthly_dags_use_real_intervals_and_explicit_catchup(parsed: dict) -> None:

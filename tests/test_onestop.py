@@ -162,22 +162,28 @@ def test_loaded_counters_equal_the_worlds_and_balance(simulator, settings):
 
 
 @pytest.mark.parametrize("province", ["H97", "H99"])
-def test_cross_check_agrees_and_flags_a_misstated_aggregate(simulator, settings, province):
+def test_cross_check_agrees_and_flags_a_misstated_aggregate_for_its_unit(simulator, settings,
+                                                                         province):
     sim = simulator()
     run_month(sim, settings, province, run_id="clean")
     sim.faults = type(sim.faults)({"stats_mismatch": 1})
     run_month(sim, settings, province, run_id="mismatch")
     with duckdb.connect(settings.warehouse_url.removeprefix("duckdb:///"),
                         read_only=True) as db:
-        rows = db.execute("SELECT run_id, check_name, success, details FROM dq_result "
-                          "WHERE check_name LIKE 'crosscheck:%' ORDER BY 1, 2").fetchall()
+        rows = db.execute("SELECT run_id, check_name, unit_code, success, unexpected_count, "
+                          "details FROM dq_result WHERE check_name LIKE 'crosscheck:%' "
+                          "ORDER BY 1, 2, 3 NULLS FIRST").fetchall()
     clean = [r for r in rows if r[0] == "clean"]
-    assert clean and all(success for _, _, success, _ in clean)
-    failed = [(name, json.loads(details)) for run, name, success, details in rows
-              if run == "mismatch" and not success]
-    assert [name for name, _ in failed] == ["crosscheck:received_total"]
-    (difference,) = failed[0][1]
+    assert clean and all(success for *_, success, _, _ in clean)
+    assert all(unit is None for _, _, unit, *_ in clean)  # nothing failed: no unit rows
+    failed = [(name, unit, count, details) for run, name, unit, success, count, details
+              in rows if run == "mismatch" and not success]
+    (name, _, count, details), (unit_name, unit, unit_count, _) = failed
+    assert name == unit_name == "crosscheck:received_total"
+    assert count == unit_count == 1
+    (difference,) = json.loads(details)
     assert difference["aggregate"] - difference["export"] == 3
+    assert unit == difference["unit_code"]  # the unit-level result routes to its office
 
 
 def test_quarter_indicator_is_the_ratio_of_summed_counters(simulator, settings):

@@ -1,4 +1,4 @@
-"""Creating the warehouse engine and schema."""
+"""Connecting to the warehouse: engines and transactions for DuckDB and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -9,12 +9,9 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from domain.periods import Month, month_range
-from warehouse.schema import VIEWS, dim_period, metadata
-
 
 def make_engine(url: str) -> sa.Engine:
-    """An engine for a `duckdb:///path` or `postgresql+psycopg://...` URL."""
+    """An engine for a `duckdb:///path` or `postgresql[+psycopg]://...` URL."""
     if url.startswith("duckdb:///"):
         path = url.removeprefix("duckdb:///")
         if path and path != ":memory:":
@@ -24,30 +21,17 @@ def make_engine(url: str) -> sa.Engine:
     return sa.create_engine(url)
 
 
-def ensure_schema(engine: sa.Engine) -> None:
-    """Create missing tables, (re)create views, fill dim_period. Safe to run every time."""
-    with engine.begin() as conn:
-        metadata.create_all(conn)
-        for name, sql in VIEWS.items():
-            conn.exec_driver_sql(f"DROP VIEW IF EXISTS {name}")
-            conn.exec_driver_sql(f"CREATE VIEW {name} AS {sql}")
-        if conn.execute(sa.select(sa.func.count()).select_from(dim_period)).scalar_one() == 0:
-            conn.execute(dim_period.insert(), [
-                {"period_id": m.period_id, "year": m.year, "half": m.half,
-                 "quarter": m.quarter, "month": m.month, "first_day": m.first_day,
-                 "last_day": m.last_day}
-                for m in month_range(Month(2019, 1), Month(2035, 12))
-            ])
-
-
 @contextmanager
 def transaction(url: str) -> Iterator[sa.Connection]:
-    """One transaction on the warehouse at `url` (committed on success, rolled back on
-    error); the engine lives only as long as the transaction."""
+    """One transaction on the warehouse at `url`, committed on success and rolled back on
+    error, after checking that its schema is current (SchemaNotCurrentError names the
+    command that fixes it). The engine lives only as long as the transaction."""
+    from warehouse.migrate import require_current
+
     engine = make_engine(url)
     try:
-        ensure_schema(engine)
         with engine.begin() as conn:
+            require_current(conn)
             yield conn
     finally:
         engine.dispose()

@@ -71,17 +71,27 @@ def quarantine_table(load: PartitionLoad, now: Any) -> pa.Table:
     } for position, row in enumerate(bad)], schema=arrow_schema(quarantine_row))
 
 
+def result_id(run_id: str, source: str, dataset: str, period_id: int, check_name: str,
+              unit_code: str | None) -> str:
+    """dq_result's key: one row per (run, partition, check, unit); migration 0002 gave the
+    rows it kept the same key with an empty unit."""
+    text = "|".join((run_id, source, dataset, str(period_id), check_name, unit_code or ""))
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
 def dq_table(load: PartitionLoad, now: Any) -> pa.Table:
     from warehouse.loader import arrow_schema
     from warehouse.schema import dq_result
 
     return pa.Table.from_pylist([{
+        "result_id": result_id(load.run_id, load.source, load.dataset.name,
+                               load.month.period_id, o.check_name, o.unit_code),
         "run_id": load.run_id, "source": load.source, "dataset": load.dataset.name,
         "period_id": load.month.period_id, "check_name": o.check_name,
-        "fetch_id": load.fetch_id, "column_name": o.column, "severity": o.severity,
-        "success": o.success, "element_count": o.element_count,
+        "unit_code": o.unit_code, "fetch_id": load.fetch_id, "column_name": o.column,
+        "severity": o.severity, "success": o.success, "element_count": o.element_count,
         "unexpected_count": o.unexpected_count, "details": o.details, "checked_at": now,
-    } for o in load.outcomes if o.unit_code is None], schema=arrow_schema(dq_result))
+    } for o in load.outcomes], schema=arrow_schema(dq_result))
 
 
 def load_partition(load: PartitionLoad, warehouse_url: str) -> dict[str, Any]:

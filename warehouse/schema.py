@@ -2,6 +2,9 @@
 
 Table and column names are the analysts' contract: see docs/data_dictionary.md, and change
 both together. Facts keep numerators and denominators (counts), never only rates.
+This module is the current shape; the database gets it through the migrations in
+warehouse/migrations/ (`reformstats db upgrade`), which also hold the views' SQL, and a
+test checks that the two agree.
 """
 
 from __future__ import annotations
@@ -107,12 +110,16 @@ quarantine_row = sa.Table(
 
 dq_result = sa.Table(
     "dq_result", metadata,
-    sa.Column("run_id", sa.String(250), primary_key=True),
-    sa.Column("source", sa.String(64), primary_key=True,
-              comment="national_portal | onestop_<province code>"),
-    sa.Column("dataset", sa.String(64), primary_key=True),
-    sa.Column("period_id", sa.Integer, primary_key=True),
-    sa.Column("check_name", sa.String(255), primary_key=True),
+    sa.Column("result_id", sa.String(32), primary_key=True,
+              comment="md5 of run|source|dataset|period|check|unit: one row per result"),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False,
+              comment="national_portal | onestop_<province code> | marts"),
+    sa.Column("dataset", sa.String(64), nullable=False),
+    sa.Column("period_id", sa.Integer, nullable=False),
+    sa.Column("check_name", sa.String(255), nullable=False),
+    sa.Column("unit_code", sa.String(32),
+              comment="the unit this result concerns; NULL: the whole partition"),
     sa.Column("fetch_id", sa.String(64), nullable=False),
     sa.Column("column_name", sa.String(128)),
     sa.Column("severity", sa.String(16), nullable=False, comment="critical | warning"),
@@ -121,7 +128,8 @@ dq_result = sa.Table(
     sa.Column("unexpected_count", sa.Integer),
     sa.Column("details", sa.Text),
     sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
-    comment="Outcome of every data-quality check of every run",
+    sa.Index("ix_dq_result_partition", "run_id", "source", "dataset", "period_id"),
+    comment="Outcome of every data-quality check of every run, per partition and unit",
 )
 
 load_audit = sa.Table(
@@ -198,56 +206,3 @@ fact_indicator_monthly = sa.Table(
     sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
     comment="Monthly indicators per unit (all procedures), from fact_dossier_monthly",
 )
-
-FACT_TABLES = {
-    "portal_score": fact_portal_score,
-    "portal_monthly_counters": fact_portal_monthly_counters,
-}
-
-VIEWS = {
-    "v_portal_score": """
-        SELECT f.period_id, p.year, p.month, f.unit_code, u.name_vi AS unit_name_vi,
-               u.level AS unit_level, u.parent_code AS province_code,
-               f.ckmb, f.tdgq, f.clgq, f.tttt, f.mdhl, f.mdsh, f.total_score,
-               RANK() OVER (PARTITION BY f.period_id, u.parent_code, u.level
-                            ORDER BY f.total_score DESC) AS rank_in_province_level,
-               f.source_api, f.fetch_id
-        FROM fact_portal_score f
-        JOIN dim_period p ON p.period_id = f.period_id
-        LEFT JOIN dim_unit u ON u.unit_code = f.unit_code AND u.valid_from <= p.last_day
-             AND (u.valid_to IS NULL OR u.valid_to > p.last_day)
-    """,
-    "v_portal_monthly_counters": """
-        SELECT f.*, u.name_vi AS unit_name_vi,
-               f.received_online * 1.0 / NULLIF(f.dossiers_handled, 0) AS online_intake_share,
-               f.processed_on_time * 1.0
-                   / NULLIF(f.processed_on_time + f.processed_late, 0) AS on_time_share
-        FROM fact_portal_monthly_counters f
-        JOIN dim_period p ON p.period_id = f.period_id
-        LEFT JOIN dim_unit u ON u.unit_code = f.unit_code AND u.valid_from <= p.last_day
-             AND (u.valid_to IS NULL OR u.valid_to > p.last_day)
-    """,
-    "v_indicator_monthly": """
-        SELECT f.period_id, p.year, p.quarter, p.month, f.unit_code, u.name_vi AS unit_name_vi,
-               u.level AS unit_level, f.province_code, f.indicator_code, i.name_vi, i.name_en,
-               f.numerator, f.denominator, f.value, f.target, f.met, f.formula_version
-        FROM fact_indicator_monthly f
-        JOIN dim_period p ON p.period_id = f.period_id
-        LEFT JOIN dim_indicator i ON i.indicator_code = f.indicator_code
-        LEFT JOIN dim_unit u ON u.unit_code = f.unit_code AND u.valid_from <= p.last_day
-             AND (u.valid_to IS NULL OR u.valid_to > p.last_day)
-    """,
-    **{f"v_indicator_{name}": f"""
-        SELECT f.unit_code, f.province_code, f.indicator_code, p.year{key},
-               count(DISTINCT f.period_id) AS months,
-               sum(f.numerator) AS numerator, sum(f.denominator) AS denominator,
-               CASE WHEN sum(f.denominator) > 0
-                    THEN sum(f.numerator) * 1.0 / sum(f.denominator) END AS value,
-               max(f.target) AS target
-        FROM fact_indicator_monthly f
-        JOIN dim_period p ON p.period_id = f.period_id
-        JOIN dim_indicator i ON i.indicator_code = f.indicator_code AND i.summable_over_months
-        GROUP BY f.unit_code, f.province_code, f.indicator_code, p.year{key}
-    """ for name, key in (("quarterly", ", p.quarter"), ("half_yearly", ", p.half"),
-                          ("yearly", ""))},
-}

@@ -3,8 +3,9 @@
 -- POSTGRES_DB (`airflow`, Airflow's metadata DB). This script adds the warehouse DB,
 -- owned by that same user. To add it to an existing volume, run this file with psql.
 --
--- The warehouse tables and views are not created here: the pipeline creates them
--- (warehouse.engine.ensure_schema) on its first load. See docs/data_dictionary.md.
+-- The warehouse tables and views are not created here: the compose service
+-- `warehouse-migrate` runs `reformstats db upgrade` (warehouse/migrations/) before Airflow
+-- starts. See docs/data_dictionary.md.
 
 CREATE DATABASE reformstats
     WITH ENCODING 'UTF8'

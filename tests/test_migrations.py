@@ -1,0 +1,202 @@
+"""Warehouse migrations on DuckDB and PostgreSQL: from an empty database and from the
+schema as the loader created it before migrations existed (tests/fixtures/, dumped from
+that code), ending in exactly the schema of warehouse/schema.py; loads on a warehouse that
+was never upgraded fail with the command that fixes it."""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from steps import national_portal as steps
+from tests.conftest import fast_config
+from warehouse.engine import make_engine
+from warehouse.migrate import SchemaNotCurrentError, current, head, upgrade
+from warehouse.schema import metadata
+
+FIXTURES = Path(__file__).with_name("fixtures")
+VIEWS = {"v_portal_score", "v_portal_monthly_counters", "v_indicator_monthly",
+         "v_indicator_quarterly", "v_indicator_half_yearly", "v_indicator_yearly"}
+
+
+def execute(url: str, sql: str) -> list[tuple]:
+    engine = make_engine(url)
+    try:
+        with engine.begin() as conn:
+            result = conn.exec_driver_sql(sql)
+            return [tuple(r) for r in result] if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def build_pre_migration_warehouse(url: str, dialect: str) -> None:
+    """Today's schema from its dump, with the rows a warehouse of that time holds."""
+    script = (FIXTURES / f"schema_before_migrations.{dialect}.sql").read_text()
+    engine = make_engine(url)
+    with engine.begin() as conn:
+        if dialect == "duckdb":
+            conn.connection.driver_connection.execute(script)
+        else:
+            conn.exec_driver_sql(script)
+        conn.exec_driver_sql(
+            "INSERT INTO dim_period VALUES (202510, 2025, 2, 4, 10, DATE '2025-10-01', "
+            "DATE '2025-10-31')")
+        conn.exec_driver_sql(
+            "INSERT INTO dq_result VALUES ('run-old', 'national_portal', 'portal_score', "
+            "202510, 'expect_column_values_to_not_be_null(unit_code)', 'f1', 'unit_code', "
+            "'critical', false, 93, 1, 'x', TIMESTAMPTZ '2025-11-02 00:00:00+00')")
+        conn.exec_driver_sql(
+            "INSERT INTO fact_portal_score (unit_code, period_id, total_score, source_api, "
+            "fetch_id, run_id, loaded_at) VALUES ('H97', 202510, 88.5, 'legacy_gateway', "
+            "'f1', 'run-old', TIMESTAMPTZ '2025-11-02 00:00:00+00')")
+    engine.dispose()
+
+
+def schema_of(url: str) -> dict[str, set[tuple[str, bool]]]:
+    """{table: {(column, nullable)}} of the base tables, read from information_schema."""
+    rows = execute(url, "SELECT c.table_name, c.column_name, c.is_nullable FROM "
+                        "information_schema.columns c JOIN information_schema.tables t "
+                        "ON t.table_name = c.table_name AND t.table_schema = c.table_schema "
+                        "WHERE t.table_type = 'BASE TABLE' AND c.table_schema = "
+                        "current_schema()")
+    tables: dict[str, set[tuple[str, bool]]] = {}
+    for table, column, nullable in rows:
+        tables.setdefault(table, set()).add((column, nullable == "YES"))
+    return tables
+
+
+def expected_schema() -> dict[str, set[tuple[str, bool]]]:
+    tables = {t.name: {(c.name, bool(c.nullable)) for c in t.columns}
+              for t in metadata.sorted_tables}
+    tables["alembic_version"] = {("version_num", False)}
+    return tables
+
+
+def views_of(url: str) -> set[str]:
+    return {r[0] for r in execute(url, "SELECT table_name FROM information_schema.tables "
+                                       "WHERE table_type = 'VIEW' AND table_schema = "
+                                       "current_schema()")}
+
+
+def assert_at_head_with_the_code_schema(url: str) -> None:
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        assert current(conn) == head()
+    engine.dispose()
+    assert schema_of(url) == expected_schema()
+    assert views_of(url) == VIEWS
+    if url.startswith("postgresql"):  # reflection works there: compare every detail
+        from alembic.autogenerate import compare_metadata
+        from alembic.runtime.migration import MigrationContext
+
+        engine = make_engine(url)
+        with engine.connect() as conn:
+            diffs = compare_metadata(MigrationContext.configure(conn), metadata)
+        engine.dispose()
+        assert diffs == []
+
+
+@pytest.fixture
+def duck_url(tmp_path: Path) -> str:
+    return f"duckdb:///{tmp_path / 'warehouse.duckdb'}"
+
+
+def test_upgrade_from_empty_on_duckdb(duck_url: str) -> None:
+    assert upgrade(duck_url) == (None, head())
+    assert_at_head_with_the_code_schema(duck_url)
+    assert execute(duck_url, "SELECT count(*), min(period_id), max(period_id) "
+                             "FROM dim_period") == [(204, 201901, 203512)]
+    assert upgrade(duck_url) == (head(), head())  # idempotent
+
+
+@pytest.mark.postgres
+def test_upgrade_from_empty_on_postgres(pg_empty_url: str) -> None:
+    assert upgrade(pg_empty_url) == (None, head())
+    assert_at_head_with_the_code_schema(pg_empty_url)
+    assert upgrade(pg_empty_url) == (head(), head())
+
+
+def _from_pre_migration_schema(url: str, dialect: str) -> None:
+    build_pre_migration_warehouse(url, dialect)
+    assert upgrade(url) == (None, head())
+    assert_at_head_with_the_code_schema(url)
+    # Nothing was lost: the facts stay, and the old results got the new key and no unit.
+    assert execute(url, "SELECT unit_code, total_score FROM fact_portal_score") == [
+        ("H97", pytest.approx(88.5))]
+    key = "run-old|national_portal|portal_score|202510|" \
+          "expect_column_values_to_not_be_null(unit_code)|"
+    assert execute(url, "SELECT result_id, unit_code, success, unexpected_count "
+                        "FROM dq_result") == [
+        (hashlib.md5(key.encode()).hexdigest(), None, False, 1)]
+
+
+def test_upgrade_from_the_pre_migration_schema_on_duckdb(duck_url: str) -> None:
+    _from_pre_migration_schema(duck_url, "duckdb")
+
+
+@pytest.mark.postgres
+def test_upgrade_from_the_pre_migration_schema_on_postgres(pg_empty_url: str) -> None:
+    _from_pre_migration_schema(pg_empty_url, "postgresql")
+
+
+@pytest.mark.postgres
+def test_concurrent_upgrades_on_postgres_wait_for_each_other(pg_empty_url: str) -> None:
+    """Three `reformstats db upgrade` processes at once (as three DAGs' first tasks would
+    be) on an empty database: one creates the schema, the others wait and find it done."""
+    cli = Path(sys.executable).with_name("reformstats")
+    processes = [subprocess.Popen([str(cli), "db", "upgrade", "--url", pg_empty_url],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                 for _ in range(3)]
+    outputs = [p.communicate(timeout=180) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0, 0], outputs
+    said = sorted(out.strip().rsplit(": ", 1)[-1] for out, _ in outputs)
+    assert said == sorted([f"empty -> {head()}", f"already at {head()}",
+                           f"already at {head()}"])
+    assert "password" not in " ".join(out for out, _ in outputs)
+    assert_at_head_with_the_code_schema(pg_empty_url)
+
+
+@pytest.mark.parametrize("state", ["empty", "pre-migration"])
+def test_a_load_on_a_warehouse_never_upgraded_fails_naming_the_command(
+        simulator, settings, tmp_path, state) -> None:
+    import dataclasses
+
+    url = f"duckdb:///{tmp_path / 'never-upgraded.duckdb'}"
+    if state == "pre-migration":
+        build_pre_migration_warehouse(url, "duckdb")
+    sim = simulator()
+    ref = steps.extract("portal_monthly_counters", steps_month(), fast_config(sim.url),
+                        settings)
+    validated = steps.validate(ref, settings)
+    with pytest.raises(SchemaNotCurrentError, match="run `reformstats db upgrade`"):
+        steps.load(validated, "run-1", dataclasses.replace(settings, warehouse_url=url))
+    # and it changed nothing: the schema is still what it was
+    if state == "empty":
+        assert schema_of(url) == {}
+    else:
+        assert "unit_code" not in {c for c, _ in schema_of(url)["dq_result"]}
+
+
+def test_the_pre_migration_warehouse_loads_after_upgrade(simulator, settings, tmp_path) -> None:
+    import dataclasses
+
+    url = f"duckdb:///{tmp_path / 'old.duckdb'}"
+    build_pre_migration_warehouse(url, "duckdb")
+    upgrade(url)
+    sim = simulator()
+    ref = steps.extract("portal_monthly_counters", steps_month(), fast_config(sim.url),
+                        settings)
+    audit = steps.load(steps.validate(ref, settings), "run-1",
+                       dataclasses.replace(settings, warehouse_url=url))
+    assert audit["rows_loaded"] == 3
+    assert execute(url, "SELECT count(*) FROM fact_portal_score") == [(1,)]  # kept
+
+
+def steps_month():
+    from domain.periods import Month
+
+    return Month(2026, 2)
