@@ -112,7 +112,7 @@ def print_summary(warehouse: Path, last: Month, console: Console) -> None:
             for code, name, level, score in rows:
                 t.add_row(code, name or "", level or "", f"{score:.2f}")
             console.print(t)
-        shown = ("on_time_rate", "online_intake_rate", "digitised_dossier_rate",
+        shown = ("on_time_rate", "online_intake_rate", "digitised_inputs_rate",
                  "online_payment_rate", "postal_return_rate")
         rows = db.execute(f"""
             SELECT province_code, indicator_code,

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -65,3 +66,16 @@ class FaultPlan:
             if self.take(mode):
                 return mode
         return None
+
+
+class FaultedService:
+    """Base of the simulated services: they read the simulator's current fault plan
+    through a callable (a test may swap the plan between calls), and know nothing else of
+    the server."""
+
+    def __init__(self, faults: Callable[[], FaultPlan]) -> None:
+        self._faults = faults
+
+    @property
+    def faults(self) -> FaultPlan:
+        return self._faults()

@@ -4,14 +4,13 @@ JSON array; paged rows carry ROW_STT and the windowed TOTAL)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from domain.periods import Month
 from simulator.errors import ApiError
+from simulator.faults import FaultedService, FaultPlan
 from simulator.world import NationalPortalWorld
-
-if TYPE_CHECKING:
-    from simulator.server import PortalSimulator
 
 LOAI_COQUAN = {"province": "1", "department": "2", "commune": "3"}
 CAPDONVI = {"province": "1", "department": "1", "commune": "2"}
@@ -25,10 +24,10 @@ def _int(params: dict[str, Any], name: str, default: int | None = None) -> int:
         raise ApiError(400, f"parameter {name} must be an integer, got {value!r}") from exc
 
 
-class LegacyGateway:
-    def __init__(self, world: NationalPortalWorld, sim: PortalSimulator) -> None:
+class LegacyGateway(FaultedService):
+    def __init__(self, world: NationalPortalWorld, faults: Callable[[], FaultPlan]) -> None:
+        super().__init__(faults)
         self.world = world
-        self.sim = sim
 
     def handle(self, params: dict[str, Any]) -> Any:
         if params.get("type") != "ref":
@@ -78,7 +77,7 @@ class LegacyGateway:
         page_size = _int(params, "pageSize", 1000)
         if page_size <= 0 or page_index <= 0:
             raise ApiError(400, "pageIndex and pageSize must be positive")
-        if page_index > 1 and self.sim.faults.take("repeat_page"):
+        if page_index > 1 and self.faults.take("repeat_page"):
             page_index = 1
         page = [dict(r) for r in rows[(page_index - 1) * page_size: page_index * page_size]]
         self._apply_data_faults(page, "TDGQ")
@@ -102,7 +101,7 @@ class LegacyGateway:
     def _apply_data_faults(self, records: list[dict[str, Any]], drop_field: str) -> None:
         if not records:
             return
-        faults = self.sim.faults
+        faults = self.faults
         if faults.take("missing_field"):
             records[-1].pop(drop_field, None)
         if faults.take("bad_values"):

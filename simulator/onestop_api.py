@@ -10,8 +10,10 @@
   the month, Spring-style pages (`content`, `totalElements`, `totalPages`, `number`);
   with `format=csv`, the same page as CSV with flat columns and `X-Total-Count`.
 
-Aggregates are computed from the same dossiers the export pages (they agree unless the
-`stats_mismatch` fault is on). Every call but the token one needs a valid bearer token.
+Aggregates are counted from the same dossiers the export pages, by the simulator's own
+reference implementation (simulator/reference_counters.py, never the pipeline's code);
+they agree with the pipeline's counters unless the `stats_mismatch` fault is on or one of
+the two reads the rules wrongly. Every call but the token one needs a valid bearer token.
 """
 
 from __future__ import annotations
@@ -23,18 +25,18 @@ import threading
 import time
 import unicodedata
 import urllib.parse
-from typing import TYPE_CHECKING, Any
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
 
 import pyarrow as pa
 
 from domain.periods import VN_TZ, Month
+from simulator import reference_counters
 from simulator.errors import ApiError
+from simulator.faults import FaultedService, FaultPlan
 from simulator.onestop_world import OneStopWorld
 from simulator.responses import RawBody
-from transforms.dossiers import DOSSIER_SCHEMA, counters_by_unit, monthly_counters
-
-if TYPE_CHECKING:
-    from simulator.server import PortalSimulator
 
 DEFAULT_CLIENT = ("reformstats", "sim-secret")
 # The CSV export's flat columns: world column -> CSV header.
@@ -64,17 +66,18 @@ def _local_iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(VN_TZ).isoformat(timespec="seconds") if value else None
 
 
-class OneStopApi:
-    def __init__(self, world: OneStopWorld, sim: PortalSimulator,
+class OneStopApi(FaultedService):
+    def __init__(self, world: OneStopWorld, faults: Callable[[], FaultPlan],
                  client: tuple[str, str] = DEFAULT_CLIENT, token_ttl: float = 300.0) -> None:
+        super().__init__(faults)
         self.world = world
-        self.sim = sim
         self.client = client
         self.token_ttl = token_ttl
         self.tokens: dict[str, float] = {}
         self.tokens_issued = 0
         self._lock = threading.Lock()
-        self._cache: dict[tuple[str, Month], tuple[pa.Table, list[dict[str, Any]]]] = {}
+        self._exports: dict[tuple[str, Month], pa.Table] = {}
+        self._counters: dict[tuple[str, Month], dict[tuple[str, str], Counter[str]]] = {}
         self._csv_cache: dict[tuple[str, Month, str], pa.Table] = {}
         self._units = {u.unit_code: u for u in world.registry.units}
         self._provinces = {u.unit_code for u in world.registry.units if u.level == "province"}
@@ -121,7 +124,7 @@ class OneStopApi:
     def _authorise(self, headers: dict[str, str]) -> None:
         auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
         token = auth.removeprefix("Bearer ").strip()
-        if self.sim.faults.take("expire_token"):
+        if self.faults.take("expire_token"):
             with self._lock:
                 self.tokens.clear()
         with self._lock:
@@ -144,27 +147,30 @@ class OneStopApi:
             raise ApiError(400, "this system reports whole calendar months only")
         return month
 
-    def month_data(self, province: str, month: Month) -> tuple[pa.Table, list[dict[str, Any]]]:
-        """(export table, counters per unit and procedure), cached per province and month."""
+    def export(self, province: str, month: Month) -> pa.Table:
+        """Every dossier the export serves for a province and month (cached)."""
         key = (province, month)
         with self._lock:
-            if key in self._cache:
-                return self._cache[key]
-        export = self.world.export(province, month)
-        minimal = pa.table({
-            "dossier_key": export["dossier_id"], "source_unit_id": export["agency_id"],
-            "unit_code": export["agency_code"],
-            **{f.name: export[f.name] for f in DOSSIER_SCHEMA
-               if f.name not in {"dossier_key", "source_unit_id", "unit_code", "parse_errors"}},
-            "parse_errors": pa.nulls(export.num_rows, pa.string()),
-        }).cast(DOSSIER_SCHEMA)
-        counters = monthly_counters(minimal, month).to_pylist()
-        with self._lock:
-            self._cache[key] = (export, counters)
-        return export, counters
+            if key not in self._exports:
+                self._exports[key] = self.world.export(province, month)
+            return self._exports[key]
 
-    def _per_agency(self, province: str, month: Month) -> dict[str, dict[str, int]]:
-        return counters_by_unit(self.month_data(province, month)[1])
+    def expected_counters(self, province: str, month: Month
+                          ) -> dict[tuple[str, str], Counter[str]]:
+        """The month's counters per (unit, procedure), by the simulator's reference
+        implementation, from the dossiers the export serves (cached)."""
+        key = (province, month)
+        with self._lock:
+            cached = self._counters.get(key)
+        if cached is None:
+            cached = reference_counters.count_month(
+                self.export(province, month).to_pylist(), month.year, month.month)
+            with self._lock:
+                self._counters[key] = cached
+        return cached
+
+    def _per_agency(self, province: str, month: Month) -> dict[str, Counter[str]]:
+        return reference_counters.per_unit(self.expected_counters(province, month))
 
     def _agency(self, code: str, month: Month) -> dict[str, str]:
         unit = self._units[code]
@@ -182,7 +188,7 @@ class OneStopApi:
                           "receivedDirect": c["received_in_person"] + c["received_postal"],
                           "resolved": c["resolved_total"],
                           "resolvedOverdue": c["resolved_late"]})
-        if items and self.sim.faults.take("stats_mismatch"):
+        if items and self.faults.take("stats_mismatch"):
             items[0]["received"] += 3
         return {"content": items, "totalElements": len(items)}
 
@@ -200,18 +206,13 @@ class OneStopApi:
             month = Month(int(query["year"]), int(query["month"]))
         except (KeyError, ValueError) as exc:
             raise ApiError(400, f"month and year are required: {exc}") from exc
-        _, counters = self.month_data(province, month)
         procedures = self._procedures
-        grouped: dict[tuple[str, str], dict[str, int]] = {}
-        for row in counters:
-            proc = procedures[row["procedure_code"]]
-            key = (row["unit_code"], proc.field_vi)
-            bucket = grouped.setdefault(key, {"online3": 0, "online4": 0})
-            for name, value in row.items():
-                if isinstance(value, int) and name != "period_id":
-                    bucket[name] = bucket.get(name, 0) + value
-            level = "online4" if proc.full_online else "online3"
-            bucket[level] += row["received_online"]
+        grouped: dict[tuple[str, str], Counter[str]] = {}
+        for (unit, procedure_code), c in self.expected_counters(province, month).items():
+            proc = procedures[procedure_code]
+            bucket = grouped.setdefault((unit, proc.field_vi), Counter())
+            bucket.update(c)
+            bucket["online4" if proc.full_online else "online3"] += c["received_online"]
         data = []
         for (code, field_vi), c in sorted(grouped.items()):
             unit = self._units[code]
@@ -233,7 +234,7 @@ class OneStopApi:
                 "ontimePercentage": round(100 * (c["resolved_early"] + c["resolved_on_time"])
                                           / release) if release else None,
             })
-        if data and self.sim.faults.take("stats_mismatch"):
+        if data and self.faults.take("stats_mismatch"):
             data[0]["receivedCount"] += 3
         return {"total": len(data), "data": data}
 
@@ -246,9 +247,9 @@ class OneStopApi:
             raise ApiError(400, f"page and size must be integers: {exc}") from exc
         if page < 0 or not 1 <= size <= (200_000 if csv else 5000):
             raise ApiError(400, "page >= 0 and 1 <= size <= 5000 (200000 for format=csv)")
-        export, _ = self.month_data(province, month)
+        export = self.export(province, month)
         total = export.num_rows
-        if page > 0 and self.sim.faults.take("repeat_page"):
+        if page > 0 and self.faults.take("repeat_page"):
             page = 0
         if csv:
             return self._csv_page(province, month, page, size, total)
@@ -267,7 +268,7 @@ class OneStopApi:
         with self._lock:
             if key in self._csv_cache:
                 return self._csv_cache[key]
-        export, _ = self.month_data(province, month)
+        export = self.export(province, month)
         columns = []
         for name in CSV_COLUMNS:
             column = export[name]
@@ -295,7 +296,7 @@ class OneStopApi:
         """Broken records a real export sometimes holds (each quarantined downstream)."""
         if not content:
             return
-        faults = self.sim.faults
+        faults = self.faults
         if faults.take("missing_field"):
             content[-1].pop("acceptedDate", None)
         if faults.take("bad_values"):

@@ -59,6 +59,22 @@ def load_procedures(path: Path) -> list[Procedure]:
                 for r in csv.DictReader(handle)]
 
 
+# What a one-stop system holds per dossier (personal data included), as the export serves it.
+RECEIVED_SCHEMA = pa.schema([
+    ("dossier_id", pa.string()), ("agency_id", pa.string()), ("agency_code", pa.string()),
+    ("procedure_code", pa.string()), ("intake_channel", pa.int8()),
+    ("received_at", pa.timestamp("us", tz="UTC")), ("promised_date", pa.date32()),
+    *((name, pa.timestamp("us", tz="UTC")) for name in (
+        "finished_at", "returned_at", "withdrawn_at", "paused_at", "result_returned_at")),
+    ("result_channel", pa.int8()), ("additional_requests", pa.int16()),
+    ("supplement_days", pa.int16()),
+    *((name, pa.bool_()) for name in ("inputs_digitised", "result_digitised", "e_result",
+                                      "fee_bearing", "paid_online", "synced_to_portal")),
+    *((name, pa.string()) for name in ("applicant_name", "applicant_id_number",
+                                       "applicant_phone", "applicant_address")),
+])
+
+
 def _seed(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8],
                           "big")
@@ -99,18 +115,23 @@ class OneStopWorld:
         scale = {"province": 0.3, "department": 0.8, "commune": 1.0}.get(unit.level, 1.0)
         size_factor = 0.5 + rng.random()
         n = int(rng.poisson(self.dossiers_per_unit * scale * size_factor))
+        if n == 0:  # a quiet unit-month: nothing received (the export simply lacks it)
+            return RECEIVED_SCHEMA.empty_table()
         procs = [p for p in self.procedures
                  if (p.level == "commune") == (unit.level == "commune")] or self.procedures
         proc_idx = rng.integers(0, len(procs), n)
         days_in_month = (month.next().first_day - month.first_day).days
         start_utc = int(dt.datetime.combine(month.first_day, dt.time(), VN_TZ)
                         .timestamp() * 1_000_000)
-        # intake: a working-hours time on a day of the month (local), as seconds offsets
-        day = rng.integers(0, days_in_month, n)
-        seconds = day * 86400 + rng.integers(7 * 3600, 17 * 3600, n)
-        received_us = start_utc + seconds * 1_000_000
         online_share = min(0.9, 0.45 + 0.01 * (month.index() - Month(2025, 1).index()))
         channel = rng.choice([1, 2, 3], n, p=[0.97 - online_share, online_share, 0.03])
+        # intake, as seconds from the month's first local midnight: online dossiers arrive
+        # at any hour (some just before or after midnight at a month's turn), the others in
+        # office hours
+        day = rng.integers(0, days_in_month, n)
+        seconds = day * 86400 + np.where(channel == 2, rng.integers(0, 86400, n),
+                                         rng.integers(7 * 3600, 17 * 3600, n))
+        received_us = start_utc + seconds * 1_000_000
         proc_days = np.array([procs[i].processing_days for i in proc_idx])
         fee = np.array([procs[i].fee_bearing for i in proc_idx], dtype=bool)
         has_promise = rng.random(n) > 0.03
@@ -131,7 +152,11 @@ class OneStopWorld:
         due_days = proc_days + supplement
         early_days = np.floor(rng.random(n) * (due_days + 1)).astype(int)
         duration_days = np.where(late, due_days + rng.integers(1, 11, n), early_days)
-        finish_seconds = (day + duration_days) * 86400 + rng.integers(8 * 3600, 17 * 3600, n)
+        # processing ends in office hours, or (5%) late at night: 23:00 to 01:00, which
+        # moves some ends across midnight, and across a month's end
+        finish_time = np.where(rng.random(n) < 0.05, rng.integers(23 * 3600, 25 * 3600, n),
+                               rng.integers(8 * 3600, 17 * 3600, n))
+        finish_seconds = (day + duration_days) * 86400 + finish_time
         finish_seconds = np.maximum(finish_seconds, seconds + 600)  # after intake
         event_seconds = seconds + rng.integers(1, 5, n) * 86400
 
@@ -182,7 +207,7 @@ class OneStopWorld:
             "applicant_id_number": id_number,
             "applicant_phone": phone,
             "applicant_address": address,
-        })
+        }).cast(RECEIVED_SCHEMA)
 
     def export(self, province_code: str, month: Month) -> pa.Table:
         """Dossiers with any activity in `month` (received in it, open at its start, or a

@@ -3,16 +3,14 @@ answered in the `{"code": "OK", "data": {...}}` envelope with `pagination`."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
+from typing import Any
 
 from domain.periods import Month
 from domain.units import Unit
 from simulator.errors import ApiError
-from simulator.world import NationalPortalWorld
-from transforms.national_portal import COMPONENTS
-
-if TYPE_CHECKING:
-    from simulator.server import PortalSimulator
+from simulator.faults import FaultedService, FaultPlan
+from simulator.world import COMPONENT_MAXIMA, NationalPortalWorld
 
 CHILD_GROUP = {"department": "AGENCY", "commune": "COMMUNE"}
 RADAR = [("CKMB", "Công khai, minh bạch", ("CKMB",)),
@@ -22,10 +20,10 @@ RADAR = [("CKMB", "Công khai, minh bạch", ("CKMB",)),
          ("MDSH", "Mức độ số hóa hồ sơ", ("MDSH",))]
 
 
-class ReportingApi:
-    def __init__(self, world: NationalPortalWorld, sim: PortalSimulator) -> None:
+class ReportingApi(FaultedService):
+    def __init__(self, world: NationalPortalWorld, faults: Callable[[], FaultPlan]) -> None:
+        super().__init__(faults)
         self.world = world
-        self.sim = sim
 
     def handle(self, group: str, body: dict[str, Any]) -> dict[str, Any]:
         if body.get("timeType") != "month":
@@ -44,7 +42,7 @@ class ReportingApi:
         else:
             raise ApiError(404, f"unknown evaluation group {group!r}")
         page, size = int(body.get("currentPage", 1)), int(body.get("pageSize", 200))
-        if page > 1 and self.sim.faults.take("repeat_page"):
+        if page > 1 and self.faults.take("repeat_page"):
             page = 1
         window = items[(page - 1) * size: page * size]
         self._apply_data_faults(window)
@@ -72,7 +70,7 @@ class ReportingApi:
         radar = []
         for code, name, parts in RADAR:
             score = round(sum(scores[p] for p in parts), 2)
-            max_score = sum(COMPONENTS[p][2] for p in parts)
+            max_score = sum(COMPONENT_MAXIMA[p] for p in parts)
             radar.append({"code": code, "name": name, "score": score, "maxScore": max_score,
                           "ratio": round(100 * score / max_score, 1)})
         return {"overview": {"departmentName": root.name_vi, "departmentCode": root.unit_code,
@@ -91,7 +89,7 @@ class ReportingApi:
         item = {**self._identity(unit, month), "totalScore": scores["TONG_SCORE"],
                 "ratio": scores["TONG_SCORE"],
                 "scoreDelta": round(scores["TONG_SCORE"] - previous["TONG_SCORE"], 2),
-                "groupScores": {code: scores[code] for code in COMPONENTS}}
+                "groupScores": {code: scores[code] for code in COMPONENT_MAXIMA}}
         if unit.level in CHILD_GROUP:
             item["childGroup"] = CHILD_GROUP[unit.level]
         return item
@@ -103,7 +101,7 @@ class ReportingApi:
     def _apply_data_faults(self, items: list[dict[str, Any]]) -> None:
         if not items:
             return
-        faults = self.sim.faults
+        faults = self.faults
         if faults.take("missing_field"):
             groups = items[-1].get("groupScores")
             if isinstance(groups, dict):

@@ -45,12 +45,13 @@ class PortalSimulator:
             raise ValueError("the simulator only listens on loopback")
         self.world = NationalPortalWorld(UnitRegistry.from_folder(units_dir), seed=seed)
         self.faults = faults or FaultPlan()
-        self.legacy = LegacyGateway(self.world, self)
-        self.reporting = ReportingApi(self.world, self)
+        current_faults = lambda: self.faults  # noqa: E731  (tests swap the plan)
+        self.legacy = LegacyGateway(self.world, current_faults)
+        self.reporting = ReportingApi(self.world, current_faults)
         self.onestop = OneStopApi(
             OneStopWorld(self.world.registry, load_procedures(procedures_file), seed=seed,
                          dossiers_per_unit=dossiers_per_unit,
-                         lookback_months=lookback_months), self)
+                         lookback_months=lookback_months), current_faults)
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())

@@ -15,7 +15,11 @@ from typing import Any
 
 from domain.periods import Month
 from domain.units import Unit, UnitRegistry
-from transforms.national_portal import COMPONENTS
+
+# The six 766 components as the portal shows them, with their maxima (SOURCES.md §1a);
+# the simulator's own table, not the pipeline's.
+COMPONENT_MAXIMA: dict[str, float] = {"CKMB": 18.0, "TDGQ": 20.0, "CLGQ": 12.0, "TTTT": 10.0,
+                                      "MDHL": 18.0, "MDSH": 22.0}
 
 # MDSH (digitisation) sub-indicators of the reporting API: code, name, max, target or None.
 DIGITISATION_METRICS: list[tuple[str, str, float, float | None]] = [
@@ -89,13 +93,13 @@ class NationalPortalWorld:
     def scores(self, unit: Unit, month: Month) -> dict[str, float]:
         """Component scores (each within its max) and TONG_SCORE, rounded to 2 decimals."""
         result: dict[str, float] = {}
-        for code, (_, _, max_score) in COMPONENTS.items():
+        for code, max_score in COMPONENT_MAXIMA.items():
             if code == "MDSH":
                 result[code] = round(sum(m["score"] for m in self.digitisation_metrics(
                     unit, month)), 2)
             else:
                 result[code] = round(max_score * self._quality(unit, code, month), 2)
-        result["TONG_SCORE"] = round(sum(result[c] for c in COMPONENTS), 2)
+        result["TONG_SCORE"] = round(sum(result[c] for c in COMPONENT_MAXIMA), 2)
         return result
 
     def dossier_volume(self, unit: Unit, month: Month) -> int:

@@ -35,8 +35,9 @@ def simulator() -> Iterator[callable]:
     started: list[PortalSimulator] = []
 
     def start(faults: dict[str, int] | None = None, seed: int = 766,
-              **options: float) -> PortalSimulator:
-        sim = PortalSimulator(seed=seed, faults=FaultPlan(dict(faults or {}), **options))
+              dossiers_per_unit: float = 40.0, **options: float) -> PortalSimulator:
+        sim = PortalSimulator(seed=seed, faults=FaultPlan(dict(faults or {}), **options),
+                              dossiers_per_unit=dossiers_per_unit)
         started.append(sim.start())
         return sim
 

@@ -158,11 +158,25 @@ def test_postal_channel_postal_returns_and_flags() -> None:
                     result_at="2025-10-01 10:00", result_channel=3)]
     got = counters(rows)
     assert got["received_postal"] == 1 and got["received_online"] == 1
-    assert got["results_returned_postal"] == 2  # result of a September dossier mailed in Oct
+    # Counted in the month the dossier was resolved: the September dossier whose result was
+    # mailed on 1 October is not October's (it is not among October's resolved dossiers).
+    assert got["results_returned_postal"] == 1
     assert got["received_inputs_digitised"] == 2
     assert (got["resolved_result_digitised"], got["resolved_e_result"]) == (1, 1)
     assert (got["received_fee_bearing"], got["received_paid_online"]) == (2, 1)
     assert got["received_synced"] == 1
+
+
+def test_postal_return_counts_in_the_month_resolved_even_when_mailed_the_next() -> None:
+    rows = [dossier("2025-10-20 08:00", promised="2025-10-31", finished="2025-10-31 16:00",
+                    result_at="2025-11-01 09:00", result_channel=3),
+            dossier("2025-10-20 08:00", promised="2025-10-31", finished="2025-10-30 16:00",
+                    result_at="2025-10-31 09:00", result_channel=1)]
+    october = counters(rows)
+    assert (october["resolved_total"], october["results_returned_postal"]) == (2, 1)
+    november = monthly_counters(pa.Table.from_pylist(rows, schema=DOSSIER_SCHEMA),
+                                Month(2025, 11))
+    assert november.num_rows == 0  # nothing of November: the mailing alone does not count
 
 
 def test_counters_are_grouped_by_unit_and_procedure() -> None:

@@ -50,6 +50,10 @@ def build_pre_migration_warehouse(url: str, dialect: str) -> None:
             "202510, 'expect_column_values_to_not_be_null(unit_code)', 'f1', 'unit_code', "
             "'critical', false, 93, 1, 'x', TIMESTAMPTZ '2025-11-02 00:00:00+00')")
         conn.exec_driver_sql(
+            "INSERT INTO fact_indicator_monthly VALUES ('H97.101', 202510, "
+            "'digitised_dossier_rate', 'H97', 8, 10, 0.8, 0.8, true, '2026.1', 'run-old', "
+            "TIMESTAMPTZ '2025-11-02 00:00:00+00')")
+        conn.exec_driver_sql(
             "INSERT INTO fact_portal_score (unit_code, period_id, total_score, source_api, "
             "fetch_id, run_id, loaded_at) VALUES ('H97', 202510, 88.5, 'legacy_gateway', "
             "'f1', 'run-old', TIMESTAMPTZ '2025-11-02 00:00:00+00')")
@@ -132,6 +136,10 @@ def _from_pre_migration_schema(url: str, dialect: str) -> None:
     assert execute(url, "SELECT result_id, unit_code, success, unexpected_count "
                         "FROM dq_result") == [
         (hashlib.md5(key.encode()).hexdigest(), None, False, 1)]
+    # the indicator renamed as INDICATORS.md names it, its figures and version untouched
+    assert execute(url, "SELECT indicator_code, numerator, denominator, formula_version "
+                        "FROM fact_indicator_monthly") == [
+        ("digitised_inputs_rate", 8, 10, "2026.1")]
 
 
 def test_upgrade_from_the_pre_migration_schema_on_duckdb(duck_url: str) -> None:

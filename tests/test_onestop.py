@@ -4,6 +4,7 @@ personal-data minimisation, counters, indicators, cross-check, idempotent loads.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import json
 import logging
 from pathlib import Path
@@ -14,7 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
 
-from domain.periods import Month
+from domain.periods import VN_TZ, Month
 from sources.errors import SourceHTTPError
 from sources.onestop import OneStopConfig, make_source
 from sources.raw_zone import read_manifest
@@ -48,7 +49,7 @@ def run_month(sim, settings, province="H97", month=OCT, run_id="run-1", **option
 
 
 def world_export(sim, province="H97", month=OCT) -> pa.Table:
-    return sim.onestop.month_data(province, month)[0]
+    return sim.onestop.export(province, month)
 
 
 def agencies(settings, month=OCT) -> dict[str, str]:
@@ -71,6 +72,15 @@ def test_token_expiry_429_5xx_and_repeated_pages_lose_and_duplicate_nothing(
     assert source.http.auth.renewals == 3  # first token + one after each revocation
     assert sim.faults.fired == {"expire_token": 2, "rate_limit": 1, "server_error": 2,
                                 "repeat_page": 2, "malformed_json": 1}
+
+
+def test_a_month_without_any_dossier_is_served_and_extracted(simulator, settings):
+    sim = simulator(dossiers_per_unit=0)  # every unit-month draws zero dossiers
+    assert world_export(sim).num_rows == 0
+    ref = steps.extract_dossiers("H97", OCT, config(sim), settings)
+    manifest = read_manifest(ref["path"])
+    assert (manifest["status"], manifest["records"], manifest["source_total"]) == (
+        "complete", 0, 0)
 
 
 def test_wrong_client_secret_fails_at_once_without_retrying(simulator, settings):
@@ -147,18 +157,79 @@ def fact_rows(url: str, table: str, extra_where: str = "") -> list[tuple]:
     return rows
 
 
-def test_loaded_counters_equal_the_worlds_and_balance(simulator, settings):
-    sim = simulator()
+def reference_rows(sim, province="H97", month=OCT) -> list[tuple]:
+    """The simulator's own counters (simulator/reference_counters.py, row by row from
+    INDICATORS.md), as fact_dossier_monthly rows."""
+    return sorted((unit, procedure, month.period_id, province,
+                   *(c[name] for name in COUNTER_COLUMNS))
+                  for (unit, procedure), c in sim.onestop.expected_counters(
+                      province, month).items())
+
+
+def behaviours_in(export: pa.Table, month: Month) -> dict[str, int]:
+    """How many dossiers of the export show each behaviour the counters must handle, read
+    from the raw fields (so the comparison below is known to exercise them)."""
+    start = dt.datetime(month.year, month.month, 1, tzinfo=VN_TZ)
+    end = dt.datetime.combine(month.next().first_day, dt.time(), VN_TZ)
+    seen: dict[str, int] = dict.fromkeys((
+        "carried_over", "paused", "returned", "withdrawn", "open_at_end",
+        "on_time_only_thanks_to_supplement_days", "late_by_two_requests",
+        "postal_result_mailed_next_month", "resolved_without_promised_date",
+        "open_without_promised_date", "received_within_an_hour_of_midnight_at_month_turn",
+        "resolved_within_an_hour_of_midnight_at_month_end"), 0)
+    for d in export.to_pylist():
+        received, finished = d["received_at"], d["finished_at"]
+        closed = min((t for t in (finished, d["returned_at"], d["withdrawn_at"]) if t),
+                     default=None)
+        if received >= end or (closed and closed < start):
+            continue
+        seen["carried_over"] += received < start
+        for when, name in ((d["paused_at"], "paused"), (d["returned_at"], "returned"),
+                           (d["withdrawn_at"], "withdrawn")):
+            seen[name] += bool(when and when < end)
+        seen["open_at_end"] += not closed or closed >= end
+        promised = d["promised_date"]
+        turns = [start, end]
+        seen["received_within_an_hour_of_midnight_at_month_turn"] += any(
+            abs((received - turn).total_seconds()) < 3600 for turn in turns)
+        if finished and start <= finished < end:
+            day = finished.astimezone(VN_TZ).date()
+            seen["resolved_within_an_hour_of_midnight_at_month_end"] += (
+                abs((finished - end).total_seconds()) < 3600)
+            seen["resolved_without_promised_date"] += promised is None
+            if promised and d["supplement_days"] and d["additional_requests"] == 1:
+                seen["on_time_only_thanks_to_supplement_days"] += (
+                    promised < day <= promised + dt.timedelta(days=d["supplement_days"]))
+            seen["late_by_two_requests"] += bool(
+                d["additional_requests"] > 1 and promised and day <= promised)
+            seen["postal_result_mailed_next_month"] += bool(
+                d["result_channel"] == 3 and d["result_returned_at"]
+                and d["result_returned_at"] >= end)
+        elif not closed or closed >= end:
+            seen["open_without_promised_date"] += promised is None
+    return seen
+
+
+def test_pipeline_counters_equal_the_simulators_independent_reference(simulator, settings):
+    """Extract over HTTP, validate, count, load: fact_dossier_monthly equals what the
+    simulator's own reference implementation counts from the same dossiers, in a month
+    with every behaviour. Neither side shares code with the other, so this fails when
+    either reading of INDICATORS.md changes alone."""
+    sim = simulator(dossiers_per_unit=150)
+    seen = behaviours_in(world_export(sim), OCT)
+    assert all(count > 0 for count in seen.values()), seen
     run_month(sim, settings)
-    _, world_counters = sim.onestop.month_data("H97", OCT)
     loaded = fact_rows(settings.warehouse_url, "fact_dossier_monthly")
-    expected = sorted((r["unit_code"], r["procedure_code"], r["period_id"], "H97",
-                       *(r[c] for c in COUNTER_COLUMNS)) for r in world_counters)
+    expected = reference_rows(sim)
+    assert len(expected) > 300
     assert loaded == expected
-    for row in world_counters:
-        assert (row["carried_over"] + row["received_total"] == row["resolved_total"]
-                + row["in_progress_on_time"] + row["in_progress_overdue"] + row["paused"]
-                + row["returned"] + row["withdrawn"])
+    totals = {c: sum(row[4 + i] for row in expected) for i, c in enumerate(COUNTER_COLUMNS)}
+    assert all(totals[c] > 0 for c in COUNTER_COLUMNS), totals
+    for row in expected:  # and the reference balances by itself
+        c = dict(zip(COUNTER_COLUMNS, row[4:], strict=True))
+        assert (c["carried_over"] + c["received_total"] == c["resolved_total"]
+                + c["in_progress_on_time"] + c["in_progress_overdue"] + c["paused"]
+                + c["returned"] + c["withdrawn"])
 
 
 @pytest.mark.parametrize("province", ["H97", "H99"])
@@ -236,8 +307,7 @@ def _rerun_and_revise(simulator, settings) -> None:
     run_month(revised, settings, run_id="run-3")
     after = fact_rows(settings.warehouse_url, "fact_dossier_monthly")
     assert after != first
-    _, world_counters = revised.onestop.month_data("H97", OCT)
-    assert len(after) == len(world_counters)
+    assert after == reference_rows(revised)
     with engine.connect() as conn:
         assert conn.exec_driver_sql("SELECT count(*) FROM quarantine_row").scalar_one() == 0
         assert conn.exec_driver_sql(

@@ -21,8 +21,12 @@ Period semantics, for unit U, procedure P and month M = [S, E) in Asia/Ho_Chi_Mi
 - in_progress_on_time / _overdue: active, no terminal event before E, not paused; on time
   if there is no promised date or it is on or after the last day of M;
 - returned / withdrawn: returned (trả lại, từ chối) / withdrawn in [S, E);
-- results_returned_postal: results sent by public postal service in [S, E), whenever the
-  dossier itself was resolved (a result mailed on 1 October counts for October).
+- results_returned_postal: resolved in [S, E) with the result returned by public postal
+  service, whenever it is mailed (a September result mailed on 1 October counts for
+  September): the numerator of postal_return_rate counts a subset of its denominator's
+  dossiers (resolved in M), never another population.
+Which of these are stocks (states at a month's start or end, never summed over months) is
+declared in the dataset registry (config/datasets.yaml, `dossiers.stocks`).
 Balance, per unit and procedure: carried_over + received_total = resolved_total +
 in_progress_on_time + in_progress_overdue + paused + returned + withdrawn.
 """
@@ -30,9 +34,8 @@ in_progress_on_time + in_progress_overdue + paused + returned + withdrawn.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 import pyarrow as pa
 
@@ -74,12 +77,6 @@ COUNTER_COLUMNS = [
     "resolved_e_result", "received_fee_bearing", "received_paid_online", "received_synced",
 ]
 
-# Counters that are states at a month's start or end (stocks), not events in the month
-# (flows): a dossier open for three months is in three months' in_progress counts, so
-# these must never be summed over months.
-STOCK_COUNTERS = frozenset({"carried_over", "in_progress_on_time", "in_progress_overdue",
-                            "paused"})
-
 _COUNTERS_SQL = """
 WITH d AS (
     SELECT unit_code, procedure_code, intake_channel, result_channel,
@@ -92,14 +89,11 @@ WITH d AS (
            timezone('{tz}', returned_at) AS returned,
            timezone('{tz}', withdrawn_at) AS withdrawn,
            timezone('{tz}', paused_at) AS paused,
-           timezone('{tz}', result_returned_at) AS result_returned,
            timezone('{tz}', least(finished_at, returned_at, withdrawn_at)) AS terminal
     FROM {source}
     WHERE received_at < TIMESTAMPTZ '{end_utc}'
-      AND (coalesce(least(finished_at, returned_at, withdrawn_at),
-                    TIMESTAMPTZ '{end_utc}') >= TIMESTAMPTZ '{start_utc}'
-           OR (result_returned_at >= TIMESTAMPTZ '{start_utc}'
-               AND result_returned_at < TIMESTAMPTZ '{end_utc}'))
+      AND coalesce(least(finished_at, returned_at, withdrawn_at),
+                   TIMESTAMPTZ '{end_utc}') >= TIMESTAMPTZ '{start_utc}'
 ), f AS (
     SELECT *,
            (terminal IS NULL OR terminal >= TIMESTAMP '{start}') AS is_active,
@@ -138,8 +132,7 @@ SELECT unit_code, procedure_code, {period_id} AS period_id,
                      AND returned = terminal) AS returned,
     count(*) FILTER (WHERE withdrawn >= TIMESTAMP '{start}' AND withdrawn < TIMESTAMP '{end}'
                      AND withdrawn = terminal) AS withdrawn,
-    count(*) FILTER (WHERE result_channel = 3 AND result_returned >= TIMESTAMP '{start}'
-                     AND result_returned < TIMESTAMP '{end}') AS results_returned_postal,
+    count(*) FILTER (WHERE is_resolved AND result_channel = 3) AS results_returned_postal,
     count(*) FILTER (WHERE is_received AND inputs_digitised) AS received_inputs_digitised,
     count(*) FILTER (WHERE is_resolved AND result_digitised) AS resolved_result_digitised,
     count(*) FILTER (WHERE is_resolved AND e_result) AS resolved_e_result,
@@ -196,13 +189,3 @@ def monthly_counters(dossiers: pa.Table | str | Path | Sequence[str | Path], mon
         return con.execute(sql).fetch_arrow_table()
     finally:
         con.close()
-
-
-def counters_by_unit(counters: Iterable[Mapping[str, Any]]) -> dict[str, dict[str, int]]:
-    """Counter rows (per unit and procedure) summed per unit: {unit_code: {counter: n}}."""
-    totals: dict[str, dict[str, int]] = {}
-    for row in counters:
-        bucket = totals.setdefault(row["unit_code"], dict.fromkeys(COUNTER_COLUMNS, 0))
-        for column in COUNTER_COLUMNS:
-            bucket[column] += int(row[column])
-    return totals
