@@ -8,10 +8,10 @@ rebuilds every month its triggering events name. Triggered by hand for one month
 
 from __future__ import annotations
 
-from airflow.sdk import AssetAny, Param, dag, task
+from airflow.sdk import AssetAny, Param, task
 
 from plugins.assets import asset_of
-from plugins.monthly import DEFAULT_ARGS, START_DATE, prepared_warehouse
+from plugins.monthly import pipeline_dag, prepared_warehouse
 from registry.settings import load_registry
 
 REGISTRY = load_registry()
@@ -46,18 +46,10 @@ def build_indicators(month: str, run_id: str | None = None, outlet_events=None) 
     return audit
 
 
-@dag(
-    dag_id="marts_monthly",
-    schedule=AssetAny(*INPUTS),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=1,
-    default_args=DEFAULT_ARGS,
-    params={"month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
-                           description="YYYY-MM: rebuild this month only")},
-    tags=["marts", "monthly"],
-    doc_md=__doc__,
-)
+@pipeline_dag("marts_monthly", doc=__doc__, tags=["marts", "monthly"], max_active_runs=1,
+              schedule=AssetAny(*INPUTS),
+              params={"month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
+                                     description="YYYY-MM: rebuild this month only")})
 def marts_monthly() -> None:
     prepared_warehouse() >> build_indicators.expand(month=months())
 

@@ -10,10 +10,10 @@ another's. Backfill a year with `airflow backfill create --dag-id national_porta
 
 from __future__ import annotations
 
-from airflow.sdk import TaskGroup, dag, task
+from airflow.sdk import TaskGroup, task
 
 from plugins.assets import announce_month, asset_of
-from plugins.monthly import DEFAULT_ARGS, START_DATE, monthly_schedule, opening_tasks
+from plugins.monthly import opening_tasks, pipeline_dag
 from registry.settings import load_registry
 
 DATASETS = load_registry().of_source("national_portal", kind="fact")
@@ -49,16 +49,8 @@ def load(validated: dict, run_id: str | None = None, outlet_events=None) -> dict
     return audit
 
 
-@dag(
-    dag_id="national_portal_monthly",
-    schedule=monthly_schedule(),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=3,
-    default_args=DEFAULT_ARGS,
-    tags=["national_portal", "monthly"],
-    doc_md=__doc__,
-)
+@pipeline_dag("national_portal_monthly", doc=__doc__, tags=["national_portal", "monthly"],
+              max_active_runs=3)
 def national_portal_monthly() -> None:
     month, reference = opening_tasks()
     previous = None

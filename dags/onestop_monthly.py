@@ -9,10 +9,10 @@ publishes fact_dossier_monthly's Asset; the marts DAG rebuilds the month's indic
 
 from __future__ import annotations
 
-from airflow.sdk import dag, task, task_group
+from airflow.sdk import task, task_group
 
 from plugins.assets import announce_month, asset_of
-from plugins.monthly import DEFAULT_ARGS, START_DATE, monthly_schedule, opening_tasks
+from plugins.monthly import opening_tasks, pipeline_dag
 from registry.settings import load_registry
 
 DOSSIERS = load_registry()["dossiers"]
@@ -74,16 +74,7 @@ def province(province: str, month: str) -> None:
                extract_aggregates(province, month))
 
 
-@dag(
-    dag_id="onestop_monthly",
-    schedule=monthly_schedule(),
-    start_date=START_DATE,
-    catchup=False,
-    max_active_runs=2,
-    default_args=DEFAULT_ARGS,
-    tags=["onestop", "monthly"],
-    doc_md=__doc__,
-)
+@pipeline_dag("onestop_monthly", doc=__doc__, tags=["onestop", "monthly"], max_active_runs=2)
 def onestop_monthly() -> None:
     month, reference = opening_tasks()
     reference >> province.partial(month=month).expand(province=provinces())

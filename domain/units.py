@@ -40,6 +40,16 @@ def _date(text: str) -> dt.date | None:
     return dt.date.fromisoformat(text) if text.strip() else None
 
 
+def _rows(path: Path) -> list[dict[str, str]]:
+    with open(path, encoding="utf-8", newline="") as handle:
+        return list(csv.DictReader(handle))
+
+
+def _validity(row: dict[str, str]) -> dict[str, dt.date | None]:
+    return {"valid_from": dt.date.fromisoformat(row["valid_from"]),
+            "valid_to": _date(row["valid_to"])}
+
+
 def _valid(on: dt.date, start: dt.date, end: dt.date | None) -> bool:
     return start <= on and (end is None or on < end)
 
@@ -56,30 +66,13 @@ class UnitRegistry:
 
     @classmethod
     def from_folder(cls, folder: Path) -> UnitRegistry:
-        with open(folder / "units.csv", encoding="utf-8", newline="") as handle:
-            units = [
-                Unit(
-                    unit_code=row["unit_code"],
-                    name_vi=row["name_vi"],
-                    level=row["level"],
-                    parent_code=row["parent_code"] or None,
-                    stat_code=row["stat_code"] or None,
-                    valid_from=dt.date.fromisoformat(row["valid_from"]),
-                    valid_to=_date(row["valid_to"]),
-                )
-                for row in csv.DictReader(handle)
-            ]
-        with open(folder / "source_ids.csv", encoding="utf-8", newline="") as handle:
-            source_ids = [
-                SourceId(
-                    scheme=row["scheme"],
-                    source_id=row["source_id"],
-                    unit_code=row["unit_code"],
-                    valid_from=dt.date.fromisoformat(row["valid_from"]),
-                    valid_to=_date(row["valid_to"]),
-                )
-                for row in csv.DictReader(handle)
-            ]
+        units = [Unit(unit_code=row["unit_code"], name_vi=row["name_vi"], level=row["level"],
+                      parent_code=row["parent_code"] or None,
+                      stat_code=row["stat_code"] or None, **_validity(row))
+                 for row in _rows(folder / "units.csv")]
+        source_ids = [SourceId(scheme=row["scheme"], source_id=row["source_id"],
+                               unit_code=row["unit_code"], **_validity(row))
+                      for row in _rows(folder / "source_ids.csv")]
         bad = [u.unit_code for u in units if u.level not in LEVELS]
         if bad:
             raise ValueError(f"units.csv: unknown level for {bad[:5]}")

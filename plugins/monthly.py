@@ -9,7 +9,7 @@ import datetime as dt
 from typing import Any
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, XComArg, task
+from airflow.sdk import CronDataIntervalTimetable, XComArg, dag, task
 
 from plugins.notifiers import notify_ops
 
@@ -26,6 +26,16 @@ DEFAULT_ARGS: dict[str, Any] = {
 def monthly_schedule() -> CronDataIntervalTimetable:
     """Runs after each calendar month (Vietnam time); the data interval is that month."""
     return CronDataIntervalTimetable("0 0 1 * *", timezone="Asia/Ho_Chi_Minh")
+
+
+def pipeline_dag(dag_id: str, *, doc: str | None, tags: list[str], max_active_runs: int,
+                 schedule: Any = None, **options: Any) -> Any:
+    """The `@dag` decorator with what every DAG here shares: start date, no catch-up
+    (backfills are explicit), default args with the ops notifier; the monthly schedule
+    unless another is given."""
+    return dag(dag_id=dag_id, schedule=schedule or monthly_schedule(), start_date=START_DATE,
+               catchup=False, max_active_runs=max_active_runs, default_args=DEFAULT_ARGS,
+               tags=tags, doc_md=doc, **options)
 
 
 @task

@@ -23,6 +23,13 @@ PERIOD_TYPES = ("month", "quarter", "half", "year", "year_to_date")
 ASSET_SCHEME = "reformstats"
 
 
+def lookup(mapping: Mapping[str, Any], key: str, what: str) -> Any:
+    """mapping[key], or a KeyError that says what was looked for and what is known."""
+    if key not in mapping:
+        raise KeyError(f"no {what} {key!r}; known: {sorted(mapping)}")
+    return mapping[key]
+
+
 class RegistryError(ValueError):
     """The registry file is not as documented; the message names file and dataset."""
 
@@ -146,11 +153,7 @@ class Registry:
         return cls(datasets)
 
     def __getitem__(self, name: str) -> Dataset:
-        try:
-            return self.datasets[name]
-        except KeyError:
-            raise KeyError(f"no dataset {name!r} in the registry; known: "
-                           f"{sorted(self.datasets)}") from None
+        return lookup(self.datasets, name, "dataset in the registry (config/datasets.yaml)")
 
     def __iter__(self) -> Iterator[Dataset]:
         return iter(self.datasets.values())

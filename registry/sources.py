@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from domain.periods import Month
+from registry.datasets import lookup
 
 EXPORT_FORMATS = ("json", "csv")
 
@@ -60,11 +61,7 @@ class OneStopSettings:
         return self.connection_id.format(province=province.lower())
 
     def province(self, code: str) -> OneStopProvince:
-        try:
-            return self.provinces[code]
-        except KeyError:
-            raise KeyError(f"province {code!r} has no one-stop system in config/sources.yaml "
-                           f"(onestop.provinces: {sorted(self.provinces)})") from None
+        return lookup(self.provinces, code, "one-stop system in config/sources.yaml for province")
 
 
 @dataclass(frozen=True)

@@ -1,16 +1,19 @@
-"""The raw zone: what each source sent, byte for byte, never overwritten.
+"""The raw (landing) zone: what each source sent, byte for byte, never overwritten, whether
+it came as HTTP answers or as a file dropped by an office.
 
 Layout (one folder per fetch, so a re-fetch adds a version beside the old one):
 
     {root}/{source}/{dataset}/month=YYYY-MM/fetch={fetch_id}/
         responses/000001.body        the bytes as received
         responses/000001.meta.json   method, url, params, status, fetched_at, sha256, ...
+        files/<name>                 or a dropped file, byte for byte
+        files/<name>.meta.json       its original name, size, sha256, landed_at
         records.parquet              the parsed records (one JSON text per record + lineage)
         parts/part-00001.parquet     or, for dossier exports, minimised records in batches
+        _manifest.json               written last: status, counts, response hashes
 
 Dossier exports carry citizens' personal data, so their bodies are never written: the
 metadata (with the body's sha256 and size) is, and the minimised records are.
-        _manifest.json               written last: status, counts, response hashes
 
 A fetch without `_manifest.json` (or with status other than "complete") was interrupted
 and is never picked up by the next step.
@@ -19,6 +22,7 @@ and is never picked up by the next step.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import os
 import secrets
@@ -79,37 +83,50 @@ class FetchWriter:
         self.responses: list[dict[str, Any]] = []
         (folder / "responses").mkdir(parents=True, exist_ok=False)
 
-    def record_response(self, response: FetchedResponse) -> None:
+    def _record(self, response: FetchedResponse, body: bytes | None,
+                **extra: Any) -> None:
+        """Write one answer's metadata (and its bytes unless `body` is None)."""
         number = len(self.responses) + 1
         stem = self.folder / "responses" / f"{number:06d}"
-        _atomic_write(stem.with_suffix(".body"), response.body)
+        if body is not None:
+            _atomic_write(stem.with_suffix(".body"), body)
         meta = {
             "number": number, "method": response.method, "url": response.url,
             "params": response.params, "status": response.status,
             "fetched_at": response.fetched_at, "sha256": response.sha256,
             "bytes": len(response.body), "content_type": response.content_type,
-            "elapsed_ms": response.elapsed_ms,
+            "elapsed_ms": response.elapsed_ms, **extra,
         }
         _atomic_write(stem.with_suffix(".meta.json"),
                       json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
         self.responses.append(meta)
 
+    def record_response(self, response: FetchedResponse) -> None:
+        """Keep an answer byte for byte, with its metadata."""
+        self._record(response, response.body)
+
     def record_response_metadata(self, response: FetchedResponse) -> None:
         """Keep an answer's metadata, size and sha256 but not its bytes: for answers that
         carry personal data (dossier exports), which must never reach disk."""
-        number = len(self.responses) + 1
-        stem = self.folder / "responses" / f"{number:06d}"
-        meta = {
-            "number": number, "method": response.method, "url": response.url,
-            "params": response.params, "status": response.status,
-            "fetched_at": response.fetched_at, "sha256": response.sha256,
-            "bytes": len(response.body), "content_type": response.content_type,
-            "elapsed_ms": response.elapsed_ms, "body_kept": False,
-            "body_withheld_because": "personal data; minimised records are in parts/",
-        }
-        _atomic_write(stem.with_suffix(".meta.json"),
+        self._record(response, None, body_kept=False,
+                     body_withheld_because="personal data; minimised records are in parts/")
+
+    def record_file(self, path: Path) -> dict[str, Any]:
+        """Keep a dropped file byte for byte with its hash (the manifest lists it like an
+        answer). The original stays where it is: the caller archives it once loaded."""
+        data = Path(path).read_bytes()
+        folder = self.folder / "files"
+        folder.mkdir(exist_ok=True)
+        kept = folder / Path(path).name
+        _atomic_write(kept, data)
+        meta = {"number": len(self.responses) + 1, "file": kept.name,
+                "original_path": str(path), "sha256": hashlib.sha256(data).hexdigest(),
+                "bytes": len(data),
+                "landed_at": dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds")}
+        _atomic_write(kept.with_name(kept.name + ".meta.json"),
                       json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
         self.responses.append(meta)
+        return meta
 
     def write_part(self, table: pa.Table) -> Path:
         """Append one Parquet part (e.g. a batch of minimised dossiers) to the fetch."""
@@ -159,6 +176,13 @@ class RawZone:
         folder = self.month_folder(source, dataset, month) / f"fetch={fetch_id}"
         ref = FetchRef(source, dataset, str(month), fetch_id, str(folder))
         return FetchWriter(folder, ref)
+
+    def land_file(self, source: str, dataset: str, month: Month, path: Path) -> FetchRef:
+        """A dropped file as a complete fetch of its own (an office's monthly report)."""
+        writer = self.new_fetch(source, dataset, month)
+        meta = writer.record_file(path)
+        writer.finish("complete", files=[meta["file"]])
+        return writer.ref
 
     def fetches(self, source: str, dataset: str, month: Month) -> list[Path]:
         """Every fetch folder of a partition, oldest first."""

@@ -73,6 +73,17 @@ def schema_of(url: str) -> dict[str, set[tuple[str, bool]]]:
     return tables
 
 
+def detailed_schema_of(url: str) -> set[tuple]:
+    """Every base-table column with its type, length, precision and nullability."""
+    return set(execute(url, "SELECT c.table_name, c.column_name, c.data_type, "
+                            "c.character_maximum_length, c.numeric_precision, "
+                            "c.numeric_scale, c.is_nullable FROM information_schema.columns c "
+                            "JOIN information_schema.tables t ON t.table_name = c.table_name "
+                            "AND t.table_schema = c.table_schema WHERE t.table_type = "
+                            "'BASE TABLE' AND c.table_schema = current_schema() "
+                            "AND c.table_name <> 'alembic_version'"))
+
+
 def expected_schema() -> dict[str, set[tuple[str, bool]]]:
     tables = {t.name: {(c.name, bool(c.nullable)) for c in t.columns}
               for t in metadata.sorted_tables}
@@ -140,6 +151,29 @@ def _from_pre_migration_schema(url: str, dialect: str) -> None:
     assert execute(url, "SELECT indicator_code, numerator, denominator, formula_version "
                         "FROM fact_indicator_monthly") == [
         ("digitised_inputs_rate", 8, 10, "2026.1")]
+
+
+def _revision_0001_is_the_pre_migration_schema(empty: str, dumped: str, dialect: str) -> None:
+    upgrade(empty, "0001")
+    build_pre_migration_warehouse(dumped, dialect)
+    assert detailed_schema_of(empty) == detailed_schema_of(dumped)
+    assert views_of(empty) == views_of(dumped) == VIEWS
+
+
+def test_revision_0001_is_the_pre_migration_schema_on_duckdb(tmp_path: Path) -> None:
+    _revision_0001_is_the_pre_migration_schema(f"duckdb:///{tmp_path / 'a.duckdb'}",
+                                               f"duckdb:///{tmp_path / 'b.duckdb'}", "duckdb")
+
+
+@pytest.mark.postgres
+def test_revision_0001_is_the_pre_migration_schema_on_postgres(pg_empty_url: str) -> None:
+    from tests.conftest import pg_schema_url
+
+    other = pg_schema_url()
+    try:
+        _revision_0001_is_the_pre_migration_schema(pg_empty_url, next(other), "postgresql")
+    finally:
+        other.close()
 
 
 def test_upgrade_from_the_pre_migration_schema_on_duckdb(duck_url: str) -> None:

@@ -87,6 +87,22 @@ def test_refetch_adds_a_version_and_failed_fetch_is_never_used(simulator, settin
     assert latest.fetch_id == second["fetch_id"]
 
 
+def test_a_dropped_file_lands_byte_for_byte_with_its_hash(tmp_path, settings):
+    from domain.periods import Month
+
+    dropped = tmp_path / "inbox" / "Báo cáo tháng 10.xlsx"
+    dropped.parent.mkdir()
+    dropped.write_bytes(b"PK\x03\x04 not really a workbook \xff\x00")
+    ref = RawZone(settings.raw_dir).land_file("eoffice_H97", "documents", Month(2025, 10),
+                                              dropped)
+    manifest = read_manifest(ref.path)
+    kept = Path(ref.path, "files", dropped.name)
+    assert kept.read_bytes() == dropped.read_bytes()
+    assert manifest["status"] == "complete" and manifest["files"] == [dropped.name]
+    assert manifest["sha256"] == [hashlib.sha256(dropped.read_bytes()).hexdigest()]
+    assert dropped.exists()  # archiving it is the caller's business, once loaded
+
+
 # -- validation and quarantine ---------------------------------------------------------
 def test_bad_rows_are_quarantined_with_reasons_and_good_rows_loaded(simulator, settings):
     sim = simulator({"missing_field": 1, "bad_values": 1, "unknown_unit": 1})

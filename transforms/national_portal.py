@@ -91,6 +91,20 @@ class _Row:
             self.values[column] = None
             self.errors.append(f"{field}: {exc}")
 
+    def identify(self, record: Mapping[str, Any], id_field: str, code_field: str,
+                 name_field: str) -> None:
+        """The unit as the source names it: its ID there, published code and name."""
+        self.read("source_unit_id", record, id_field, to_id)
+        self.read("published_unit_code", record, code_field, to_text)
+        self.read("unit_name", record, name_field, to_text)
+
+    def locate(self, units: UnitRegistry, scheme: str, month: Month, api: str) -> None:
+        """Our unit (through the `scheme` crosswalk), the period and the API it came by."""
+        self.values["unit_code"] = units.lookup(scheme, self.values["source_unit_id"],
+                                                month.first_day)
+        self.values["period_id"] = month.period_id
+        self.values["source_api"] = api
+
     def finish(self, index: int) -> dict[str, Any]:
         self.values["record_index"] = index
         self.values["parse_errors"] = "; ".join(self.errors) or None
@@ -119,19 +133,14 @@ def legacy_766_scores(records: Iterable[Mapping[str, Any]], month: Month,
     rows = []
     for index, record in enumerate(records):
         row = _Row()
-        row.read("source_unit_id", record, "ID", to_id)
-        row.read("published_unit_code", record, "MA_COQUAN", to_text)
-        row.read("unit_name", record, "TEN_COQUAN", to_text)
+        row.identify(record, "ID", "MA_COQUAN", "TEN_COQUAN")
         level = to_id(record.get("LOAI_COQUAN"))
         row.values["unit_level"] = LEVEL_BY_LOAI_COQUAN.get(level or "")
         for code in COMPONENTS:
             row.read(code.lower(), record, code, to_number)
         row.read("total_score", record, "TONG_SCORE", to_number)
         row.read("published_rank", record, "ROW_STT", to_number)
-        row.values["unit_code"] = units.lookup(
-            "legacy_766", row.values["source_unit_id"], month.first_day)
-        row.values["period_id"] = month.period_id
-        row.values["source_api"] = "legacy_gateway"
+        row.locate(units, "legacy_766", month, "legacy_gateway")
         rows.append(row.finish(index))
     return _frame(rows, PORTAL_SCORE_COLUMNS)
 
@@ -146,9 +155,7 @@ def reporting_766_scores(evaluations: Iterable[Mapping[str, Any]], month: Month,
     rows = []
     for index, item in enumerate(evaluations):
         row = _Row()
-        row.read("source_unit_id", item, "departmentId", to_id)
-        row.read("published_unit_code", item, "departmentCode", to_text)
-        row.read("unit_name", item, "departmentName", to_text)
+        row.identify(item, "departmentId", "departmentCode", "departmentName")
         child_group = item.get("childGroup")
         row.values["unit_level"] = LEVEL_BY_CHILD_GROUP.get(child_group or "", "province")
         scores = item.get("groupScores")
@@ -159,10 +166,7 @@ def reporting_766_scores(evaluations: Iterable[Mapping[str, Any]], month: Month,
             row.read(code.lower(), scores, code, to_number)
         row.read("total_score", item, "totalScore", to_number)
         row.values["published_rank"] = None
-        row.values["unit_code"] = units.lookup(
-            "reporting", row.values["source_unit_id"], month.first_day)
-        row.values["period_id"] = month.period_id
-        row.values["source_api"] = "reporting_api"
+        row.locate(units, "reporting", month, "reporting_api")
         rows.append(row.finish(index))
     return _frame(rows, PORTAL_SCORE_COLUMNS)
 
@@ -182,10 +186,7 @@ def legacy_monthly_counters(records: Iterable[tuple[str, Mapping[str, Any]]], mo
             row.read(column, record, field, to_count)
         for field, column in MONTHLY_RATE_FIELDS.items():
             row.read(column, record, field, to_number)
-        row.values["unit_code"] = units.lookup("legacy_tinh", row.values["source_unit_id"],
-                                               month.first_day)
-        row.values["period_id"] = month.period_id
-        row.values["source_api"] = "legacy_gateway"
+        row.locate(units, "legacy_tinh", month, "legacy_gateway")
         rows.append(row.finish(index))
     return _frame(rows, MONTHLY_COUNTER_COLUMNS)
 

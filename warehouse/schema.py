@@ -17,8 +17,15 @@ from transforms.national_portal import COMPONENT_COLUMNS, MONTHLY_COUNT_FIELDS, 
 metadata = sa.MetaData()
 
 
+def _loaded(*, fetch: bool = True) -> list[sa.Column]:
+    """Which raw-zone fetch (where there is one) and Airflow run wrote a fact row, when."""
+    return [*([sa.Column("fetch_id", sa.String(64), nullable=False)] if fetch else []),
+            sa.Column("run_id", sa.String(250), nullable=False),
+            sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False)]
+
+
 def _lineage() -> list[sa.Column]:
-    """Columns every fact row carries to say where it came from."""
+    """What a row parsed from a portal answer carries to say where it came from."""
     return [
         sa.Column("source_api", sa.String(32), nullable=False,
                   comment="legacy_gateway | reporting_api"),
@@ -28,6 +35,16 @@ def _lineage() -> list[sa.Column]:
         sa.Column("run_id", sa.String(250), nullable=False, comment="Airflow run that loaded it"),
         sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
     ]
+
+
+def _load_key(*, primary_key: bool, source_comment: str | None = None) -> list[sa.Column]:
+    """run, source, dataset, period: one partition load (load_audit, dq_result)."""
+    return [sa.Column("run_id", sa.String(250), primary_key=primary_key, nullable=False),
+            sa.Column("source", sa.String(64), primary_key=primary_key, nullable=False,
+                      comment=source_comment),
+            sa.Column("dataset", sa.String(64), primary_key=primary_key, nullable=False),
+            sa.Column("period_id", sa.Integer, primary_key=primary_key, nullable=False,
+                      autoincrement=False)]
 
 
 dim_unit = sa.Table(
@@ -112,11 +129,8 @@ dq_result = sa.Table(
     "dq_result", metadata,
     sa.Column("result_id", sa.String(32), primary_key=True,
               comment="md5 of run|source|dataset|period|check|unit: one row per result"),
-    sa.Column("run_id", sa.String(250), nullable=False),
-    sa.Column("source", sa.String(64), nullable=False,
-              comment="national_portal | onestop_<province code> | marts"),
-    sa.Column("dataset", sa.String(64), nullable=False),
-    sa.Column("period_id", sa.Integer, nullable=False),
+    *_load_key(primary_key=False,
+               source_comment="national_portal | onestop_<province code> | marts"),
     sa.Column("check_name", sa.String(255), nullable=False),
     sa.Column("unit_code", sa.String(32),
               comment="the unit this result concerns; NULL: the whole partition"),
@@ -124,8 +138,7 @@ dq_result = sa.Table(
     sa.Column("column_name", sa.String(128)),
     sa.Column("severity", sa.String(16), nullable=False, comment="critical | warning"),
     sa.Column("success", sa.Boolean, nullable=False),
-    sa.Column("element_count", sa.Integer),
-    sa.Column("unexpected_count", sa.Integer),
+    sa.Column("element_count", sa.Integer), sa.Column("unexpected_count", sa.Integer),
     sa.Column("details", sa.Text),
     sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
     sa.Index("ix_dq_result_partition", "run_id", "source", "dataset", "period_id"),
@@ -134,14 +147,10 @@ dq_result = sa.Table(
 
 load_audit = sa.Table(
     "load_audit", metadata,
-    sa.Column("run_id", sa.String(250), primary_key=True),
-    sa.Column("source", sa.String(64), primary_key=True),
-    sa.Column("dataset", sa.String(64), primary_key=True),
-    sa.Column("period_id", sa.Integer, primary_key=True),
+    *_load_key(primary_key=True),
     sa.Column("fetch_id", sa.String(64), nullable=False),
-    sa.Column("rows_in", sa.Integer, nullable=False),
-    sa.Column("rows_loaded", sa.Integer, nullable=False),
-    sa.Column("rows_quarantined", sa.Integer, nullable=False),
+    *(sa.Column(name, sa.Integer, nullable=False)
+      for name in ("rows_in", "rows_loaded", "rows_quarantined")),
     sa.Column("raw_sha256", sa.String(64), nullable=False,
               comment="sha256 over the fetch's response hashes, in order"),
     sa.Column("status", sa.String(16), nullable=False),
@@ -170,9 +179,7 @@ fact_dossier_monthly = sa.Table(
     sa.Column("province_code", sa.String(32), nullable=False,
               comment="province whose one-stop system reported it (the load partition)"),
     *[sa.Column(c, sa.BigInteger, nullable=False) for c in DOSSIER_COUNTERS],
-    sa.Column("fetch_id", sa.String(64), nullable=False),
-    sa.Column("run_id", sa.String(250), nullable=False),
-    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+    *_loaded(),
     comment="Monthly dossier counters per unit and procedure, computed from dossier exports",
 )
 
@@ -202,7 +209,6 @@ fact_indicator_monthly = sa.Table(
     sa.Column("target", sa.Double, comment="target for the unit's level and year; NULL: none"),
     sa.Column("met", sa.Boolean, comment="value meets target; NULL without value or target"),
     sa.Column("formula_version", sa.String(32), nullable=False),
-    sa.Column("run_id", sa.String(250), nullable=False),
-    sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+    *_loaded(fetch=False),
     comment="Monthly indicators per unit (all procedures), from fact_dossier_monthly",
 )

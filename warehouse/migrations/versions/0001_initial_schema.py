@@ -73,349 +73,176 @@ VIEWS = {
 }
 
 
+# Frozen column lists of that time (the live ones in transforms/ may change).
+DOSSIER_COUNTERS = (
+    "carried_over", "received_total", "received_in_person", "received_online",
+    "received_postal", "resolved_total", "resolved_early", "resolved_on_time", "resolved_late",
+    "in_progress_on_time", "in_progress_overdue", "paused", "returned", "withdrawn",
+    "results_returned_postal", "received_inputs_digitised", "resolved_result_digitised",
+    "resolved_e_result", "received_fee_bearing", "received_paid_online", "received_synced")
+PORTAL_COUNTS = (
+    "dossiers_handled", "dossiers_synced", "received_in_person", "received_postal",
+    "received_online", "received_online_nonstandard", "results_returned_on_time",
+    "results_returned_late", "processed_on_time", "processed_late",
+    "payments_online_national", "payments_online_total", "petitions_received",
+    "petitions_on_time", "petitions_late", "tnktcs_total", "tntk_total")
+PORTAL_RATES = ("published_on_time_pct", "published_sync_pct", "published_local_payment_pct",
+                "published_national_payment_pct")
+COMPONENTS = ("ckmb", "tdgq", "clgq", "tttt", "mdhl", "mdsh")
+
+
+def _text(name: str, length: int, nullable: bool = True, comment: str | None = None
+          ) -> sa.Column:
+    return sa.Column(name, sa.String(length=length), nullable=nullable, comment=comment)
+
+
+def _required(name: str, type_: sa.types.TypeEngine, comment: str | None = None) -> sa.Column:
+    return sa.Column(name, type_, nullable=False, comment=comment)
+
+
+def _loaded(fetch: bool = True) -> list[sa.Column]:
+    """fetch_id (optional), run_id, loaded_at: which fetch and run a fact row came from."""
+    return [*([_required("fetch_id", sa.String(length=64))] if fetch else []),
+            _required("run_id", sa.String(length=250)),
+            _required("loaded_at", sa.DateTime(timezone=True))]
+
+
+def _portal_lineage() -> list[sa.Column]:
+    return [_text("source_api", 32, False, "legacy_gateway | reporting_api"),
+            _text("source_unit_id", 64, comment="the unit's ID in that source"),
+            _required("fetch_id", sa.String(length=64),
+                      "raw-zone fetch the row was parsed from"),
+            _required("run_id", sa.String(length=250), "Airflow run that loaded it"),
+            _required("loaded_at", sa.DateTime(timezone=True))]
+
+
+def _partition_key() -> list[sa.Column]:
+    return [_text("run_id", 250, False), _text("source", 64, False),
+            _text("dataset", 64, False), _required("period_id", sa.Integer())]
+
+
 def upgrade() -> None:
     op.create_table(
         "dim_indicator",
-        sa.Column("indicator_code", sa.String(length=64), nullable=False),
-        sa.Column("name_vi", sa.String(length=255), nullable=False),
-        sa.Column("name_en", sa.String(length=255), nullable=False),
-        sa.Column(
-            "numerator", sa.String(length=255), nullable=False, comment="counters summed, '+'"
-        ),
-        sa.Column(
-            "denominator", sa.String(length=255), nullable=False, comment="counters summed, '+'"
-        ),
-        sa.Column("direction", sa.String(length=32), nullable=False),
-        sa.Column("formula_version", sa.String(length=32), nullable=False),
-        sa.Column(
-            "summable_over_months",
-            sa.Boolean(),
-            nullable=False,
-            comment="false when built on month-end stocks: no quarter/half/year view value",
-        ),
+        _text("indicator_code", 64, False), _text("name_vi", 255, False),
+        _text("name_en", 255, False),
+        _text("numerator", 255, False, "counters summed, '+'"),
+        _text("denominator", 255, False, "counters summed, '+'"),
+        _text("direction", 32, False), _text("formula_version", 32, False),
+        _required("summable_over_months", sa.Boolean(),
+                  "false when built on month-end stocks: no quarter/half/year view value"),
         sa.PrimaryKeyConstraint("indicator_code"),
-        comment="Indicator catalogue (config/indicators.yaml)",
-    )
+        comment="Indicator catalogue (config/indicators.yaml)")
     op.create_table(
         "dim_period",
-        sa.Column("period_id", sa.Integer(), autoincrement=False, nullable=False, comment="YYYYMM"),
-        sa.Column("year", sa.SmallInteger(), nullable=False),
-        sa.Column("half", sa.SmallInteger(), nullable=False),
-        sa.Column("quarter", sa.SmallInteger(), nullable=False),
-        sa.Column("month", sa.SmallInteger(), nullable=False),
-        sa.Column("first_day", sa.Date(), nullable=False),
-        sa.Column("last_day", sa.Date(), nullable=False),
+        sa.Column("period_id", sa.Integer(), autoincrement=False, nullable=False,
+                  comment="YYYYMM"),
+        *(_required(name, sa.SmallInteger()) for name in ("year", "half", "quarter", "month")),
+        _required("first_day", sa.Date()), _required("last_day", sa.Date()),
         sa.PrimaryKeyConstraint("period_id"),
-        comment="Calendar months 2019-01 .. 2035-12",
-    )
+        comment="Calendar months 2019-01 .. 2035-12")
     op.create_table(
         "dim_procedure",
-        sa.Column(
-            "procedure_code",
-            sa.String(length=32),
-            nullable=False,
-            comment="TTHC code (mã thủ tục), e.g. 1.001193",
-        ),
-        sa.Column("name_vi", sa.String(length=500), nullable=False),
-        sa.Column("field_vi", sa.String(length=255), nullable=True, comment="field (lĩnh vực)"),
-        sa.Column(
-            "level",
-            sa.String(length=16),
-            nullable=True,
-            comment="level that handles it: province | commune",
-        ),
-        sa.Column(
-            "processing_days",
-            sa.Integer(),
-            nullable=True,
-            comment="statutory processing time, days",
-        ),
-        sa.Column(
-            "fee_bearing", sa.Boolean(), nullable=True, comment="has a fee or charge (phí, lệ phí)"
-        ),
-        sa.Column(
-            "full_online", sa.Boolean(), nullable=True, comment="offered fully online (toàn trình)"
-        ),
+        _text("procedure_code", 32, False, "TTHC code (mã thủ tục), e.g. 1.001193"),
+        _text("name_vi", 500, False), _text("field_vi", 255, comment="field (lĩnh vực)"),
+        _text("level", 16, comment="level that handles it: province | commune"),
+        sa.Column("processing_days", sa.Integer(), comment="statutory processing time, days"),
+        sa.Column("fee_bearing", sa.Boolean(), comment="has a fee or charge (phí, lệ phí)"),
+        sa.Column("full_online", sa.Boolean(), comment="offered fully online (toàn trình)"),
         sa.PrimaryKeyConstraint("procedure_code"),
-        comment="Administrative procedures (thủ tục hành chính)",
-    )
+        comment="Administrative procedures (thủ tục hành chính)")
     op.create_table(
         "dim_unit",
-        sa.Column(
-            "unit_code",
-            sa.String(length=32),
-            nullable=False,
-            comment="portal agency code (mã cơ quan), e.g. H97 or H97.101",
-        ),
-        sa.Column("valid_from", sa.Date(), nullable=False),
-        sa.Column("valid_to", sa.Date(), nullable=True, comment="exclusive; NULL while current"),
-        sa.Column("name_vi", sa.String(length=255), nullable=False),
-        sa.Column(
-            "level",
-            sa.String(length=16),
-            nullable=False,
-            comment="province | department | commune | district",
-        ),
-        sa.Column("parent_code", sa.String(length=32), nullable=True),
-        sa.Column(
-            "stat_code",
-            sa.String(length=8),
-            nullable=True,
-            comment="statistical code (mã thống kê)",
-        ),
-        sa.Column("is_current", sa.Boolean(), nullable=False),
+        _text("unit_code", 32, False, "portal agency code (mã cơ quan), e.g. H97 or H97.101"),
+        _required("valid_from", sa.Date()),
+        sa.Column("valid_to", sa.Date(), comment="exclusive; NULL while current"),
+        _text("name_vi", 255, False),
+        _text("level", 16, False, "province | department | commune | district"),
+        _text("parent_code", 32), _text("stat_code", 8, comment="statistical code (mã thống kê)"),
+        _required("is_current", sa.Boolean()),
         sa.PrimaryKeyConstraint("unit_code", "valid_from"),
-        comment="Administrative units and agencies, SCD2 by validity dates",
-    )
+        comment="Administrative units and agencies, SCD2 by validity dates")
     op.create_table(
         "dq_result",
-        sa.Column("run_id", sa.String(length=250), nullable=False),
-        sa.Column(
-            "source",
-            sa.String(length=64),
-            nullable=False,
-            comment="national_portal | onestop_<province code>",
-        ),
-        sa.Column("dataset", sa.String(length=64), nullable=False),
-        sa.Column("period_id", sa.Integer(), nullable=False),
-        sa.Column("check_name", sa.String(length=255), nullable=False),
-        sa.Column("fetch_id", sa.String(length=64), nullable=False),
-        sa.Column("column_name", sa.String(length=128), nullable=True),
-        sa.Column("severity", sa.String(length=16), nullable=False, comment="critical | warning"),
-        sa.Column("success", sa.Boolean(), nullable=False),
-        sa.Column("element_count", sa.Integer(), nullable=True),
-        sa.Column("unexpected_count", sa.Integer(), nullable=True),
-        sa.Column("details", sa.Text(), nullable=True),
-        sa.Column("checked_at", sa.DateTime(timezone=True), nullable=False),
+        _text("run_id", 250, False),
+        _text("source", 64, False, "national_portal | onestop_<province code>"),
+        _text("dataset", 64, False), _required("period_id", sa.Integer()),
+        _text("check_name", 255, False), _text("fetch_id", 64, False),
+        _text("column_name", 128), _text("severity", 16, False, "critical | warning"),
+        _required("success", sa.Boolean()), sa.Column("element_count", sa.Integer()),
+        sa.Column("unexpected_count", sa.Integer()), sa.Column("details", sa.Text()),
+        _required("checked_at", sa.DateTime(timezone=True)),
         sa.PrimaryKeyConstraint("run_id", "source", "dataset", "period_id", "check_name"),
-        comment="Outcome of every data-quality check of every run",
-    )
+        comment="Outcome of every data-quality check of every run")
     op.create_table(
         "fact_dossier_monthly",
-        sa.Column("unit_code", sa.String(length=32), nullable=False),
-        sa.Column("procedure_code", sa.String(length=32), nullable=False),
-        sa.Column("period_id", sa.Integer(), nullable=False),
-        sa.Column(
-            "province_code",
-            sa.String(length=32),
-            nullable=False,
-            comment="province whose one-stop system reported it (the load partition)",
-        ),
-        sa.Column("carried_over", sa.BigInteger(), nullable=False),
-        sa.Column("received_total", sa.BigInteger(), nullable=False),
-        sa.Column("received_in_person", sa.BigInteger(), nullable=False),
-        sa.Column("received_online", sa.BigInteger(), nullable=False),
-        sa.Column("received_postal", sa.BigInteger(), nullable=False),
-        sa.Column("resolved_total", sa.BigInteger(), nullable=False),
-        sa.Column("resolved_early", sa.BigInteger(), nullable=False),
-        sa.Column("resolved_on_time", sa.BigInteger(), nullable=False),
-        sa.Column("resolved_late", sa.BigInteger(), nullable=False),
-        sa.Column("in_progress_on_time", sa.BigInteger(), nullable=False),
-        sa.Column("in_progress_overdue", sa.BigInteger(), nullable=False),
-        sa.Column("paused", sa.BigInteger(), nullable=False),
-        sa.Column("returned", sa.BigInteger(), nullable=False),
-        sa.Column("withdrawn", sa.BigInteger(), nullable=False),
-        sa.Column("results_returned_postal", sa.BigInteger(), nullable=False),
-        sa.Column("received_inputs_digitised", sa.BigInteger(), nullable=False),
-        sa.Column("resolved_result_digitised", sa.BigInteger(), nullable=False),
-        sa.Column("resolved_e_result", sa.BigInteger(), nullable=False),
-        sa.Column("received_fee_bearing", sa.BigInteger(), nullable=False),
-        sa.Column("received_paid_online", sa.BigInteger(), nullable=False),
-        sa.Column("received_synced", sa.BigInteger(), nullable=False),
-        sa.Column("fetch_id", sa.String(length=64), nullable=False),
-        sa.Column("run_id", sa.String(length=250), nullable=False),
-        sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+        _text("unit_code", 32, False), _text("procedure_code", 32, False),
+        _required("period_id", sa.Integer()),
+        _text("province_code", 32, False,
+              "province whose one-stop system reported it (the load partition)"),
+        *(_required(name, sa.BigInteger()) for name in DOSSIER_COUNTERS), *_loaded(),
         sa.PrimaryKeyConstraint("unit_code", "procedure_code", "period_id"),
-        comment="Monthly dossier counters per unit and procedure, computed from dossier exports",
-    )
+        comment="Monthly dossier counters per unit and procedure, computed from dossier exports")
     op.create_table(
         "fact_indicator_monthly",
-        sa.Column("unit_code", sa.String(length=32), nullable=False),
-        sa.Column("period_id", sa.Integer(), nullable=False),
-        sa.Column("indicator_code", sa.String(length=64), nullable=False),
-        sa.Column("province_code", sa.String(length=32), nullable=False),
-        sa.Column("numerator", sa.BigInteger(), nullable=False),
-        sa.Column("denominator", sa.BigInteger(), nullable=False),
-        sa.Column(
-            "value",
-            sa.Double(),
-            nullable=True,
-            comment="numerator / denominator; NULL when denominator = 0",
-        ),
-        sa.Column(
-            "target",
-            sa.Double(),
-            nullable=True,
-            comment="target for the unit's level and year; NULL: none",
-        ),
-        sa.Column(
-            "met",
-            sa.Boolean(),
-            nullable=True,
-            comment="value meets target; NULL without value or target",
-        ),
-        sa.Column("formula_version", sa.String(length=32), nullable=False),
-        sa.Column("run_id", sa.String(length=250), nullable=False),
-        sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+        _text("unit_code", 32, False), _required("period_id", sa.Integer()),
+        _text("indicator_code", 64, False), _text("province_code", 32, False),
+        _required("numerator", sa.BigInteger()), _required("denominator", sa.BigInteger()),
+        sa.Column("value", sa.Double(),
+                  comment="numerator / denominator; NULL when denominator = 0"),
+        sa.Column("target", sa.Double(),
+                  comment="target for the unit's level and year; NULL: none"),
+        sa.Column("met", sa.Boolean(), comment="value meets target; NULL without value or target"),
+        _text("formula_version", 32, False), *_loaded(fetch=False),
         sa.PrimaryKeyConstraint("unit_code", "period_id", "indicator_code"),
-        comment="Monthly indicators per unit (all procedures), from fact_dossier_monthly",
-    )
+        comment="Monthly indicators per unit (all procedures), from fact_dossier_monthly")
     op.create_table(
         "fact_portal_monthly_counters",
-        sa.Column("unit_code", sa.String(length=32), nullable=False),
-        sa.Column("period_id", sa.Integer(), nullable=False),
-        sa.Column("dossiers_handled", sa.BigInteger(), nullable=True),
-        sa.Column("dossiers_synced", sa.BigInteger(), nullable=True),
-        sa.Column("received_in_person", sa.BigInteger(), nullable=True),
-        sa.Column("received_postal", sa.BigInteger(), nullable=True),
-        sa.Column("received_online", sa.BigInteger(), nullable=True),
-        sa.Column("received_online_nonstandard", sa.BigInteger(), nullable=True),
-        sa.Column("results_returned_on_time", sa.BigInteger(), nullable=True),
-        sa.Column("results_returned_late", sa.BigInteger(), nullable=True),
-        sa.Column("processed_on_time", sa.BigInteger(), nullable=True),
-        sa.Column("processed_late", sa.BigInteger(), nullable=True),
-        sa.Column("payments_online_national", sa.BigInteger(), nullable=True),
-        sa.Column("payments_online_total", sa.BigInteger(), nullable=True),
-        sa.Column("petitions_received", sa.BigInteger(), nullable=True),
-        sa.Column("petitions_on_time", sa.BigInteger(), nullable=True),
-        sa.Column("petitions_late", sa.BigInteger(), nullable=True),
-        sa.Column("tnktcs_total", sa.BigInteger(), nullable=True),
-        sa.Column("tntk_total", sa.BigInteger(), nullable=True),
-        sa.Column("published_on_time_pct", sa.Numeric(precision=5, scale=1), nullable=True),
-        sa.Column("published_sync_pct", sa.Numeric(precision=5, scale=1), nullable=True),
-        sa.Column("published_local_payment_pct", sa.Numeric(precision=5, scale=1), nullable=True),
-        sa.Column(
-            "published_national_payment_pct", sa.Numeric(precision=5, scale=1), nullable=True
-        ),
-        sa.Column(
-            "source_api",
-            sa.String(length=32),
-            nullable=False,
-            comment="legacy_gateway | reporting_api",
-        ),
-        sa.Column(
-            "source_unit_id",
-            sa.String(length=64),
-            nullable=True,
-            comment="the unit's ID in that source",
-        ),
-        sa.Column(
-            "fetch_id",
-            sa.String(length=64),
-            nullable=False,
-            comment="raw-zone fetch the row was parsed from",
-        ),
-        sa.Column(
-            "run_id", sa.String(length=250), nullable=False, comment="Airflow run that loaded it"
-        ),
-        sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+        _text("unit_code", 32, False), _required("period_id", sa.Integer()),
+        *(sa.Column(name, sa.BigInteger()) for name in PORTAL_COUNTS),
+        *(sa.Column(name, sa.Numeric(precision=5, scale=1)) for name in PORTAL_RATES),
+        *_portal_lineage(),
         sa.PrimaryKeyConstraint("unit_code", "period_id"),
-        comment="Province monthly dossier counters from report_by_month_sum_service",
-    )
+        comment="Province monthly dossier counters from report_by_month_sum_service")
     op.create_table(
         "fact_portal_score",
-        sa.Column("unit_code", sa.String(length=32), nullable=False),
-        sa.Column("period_id", sa.Integer(), nullable=False),
-        sa.Column("unit_level", sa.String(length=16), nullable=True),
-        sa.Column("published_unit_code", sa.String(length=32), nullable=True),
-        sa.Column(
-            "unit_name", sa.String(length=255), nullable=True, comment="name as published (NFC)"
-        ),
-        sa.Column("ckmb", sa.Numeric(precision=6, scale=2), nullable=True),
-        sa.Column("tdgq", sa.Numeric(precision=6, scale=2), nullable=True),
-        sa.Column("clgq", sa.Numeric(precision=6, scale=2), nullable=True),
-        sa.Column("tttt", sa.Numeric(precision=6, scale=2), nullable=True),
-        sa.Column("mdhl", sa.Numeric(precision=6, scale=2), nullable=True),
-        sa.Column("mdsh", sa.Numeric(precision=6, scale=2), nullable=True),
-        sa.Column(
-            "total_score",
-            sa.Numeric(precision=6, scale=2),
-            nullable=True,
-            comment="TONG_SCORE / totalScore as published",
-        ),
-        sa.Column(
-            "published_rank",
-            sa.Integer(),
-            nullable=True,
-            comment="ROW_STT within the list it came from",
-        ),
-        sa.Column(
-            "source_api",
-            sa.String(length=32),
-            nullable=False,
-            comment="legacy_gateway | reporting_api",
-        ),
-        sa.Column(
-            "source_unit_id",
-            sa.String(length=64),
-            nullable=True,
-            comment="the unit's ID in that source",
-        ),
-        sa.Column(
-            "fetch_id",
-            sa.String(length=64),
-            nullable=False,
-            comment="raw-zone fetch the row was parsed from",
-        ),
-        sa.Column(
-            "run_id", sa.String(length=250), nullable=False, comment="Airflow run that loaded it"
-        ),
-        sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+        _text("unit_code", 32, False), _required("period_id", sa.Integer()),
+        _text("unit_level", 16), _text("published_unit_code", 32),
+        _text("unit_name", 255, comment="name as published (NFC)"),
+        *(sa.Column(name, sa.Numeric(precision=6, scale=2)) for name in COMPONENTS),
+        sa.Column("total_score", sa.Numeric(precision=6, scale=2),
+                  comment="TONG_SCORE / totalScore as published"),
+        sa.Column("published_rank", sa.Integer(),
+                  comment="ROW_STT within the list it came from"),
+        *_portal_lineage(),
         sa.PrimaryKeyConstraint("unit_code", "period_id"),
-        comment="Decision 766 service-quality scores per unit and month, as published",
-    )
+        comment="Decision 766 service-quality scores per unit and month, as published")
     op.create_table(
         "load_audit",
-        sa.Column("run_id", sa.String(length=250), nullable=False),
-        sa.Column("source", sa.String(length=64), nullable=False),
-        sa.Column("dataset", sa.String(length=64), nullable=False),
-        sa.Column("period_id", sa.Integer(), nullable=False),
-        sa.Column("fetch_id", sa.String(length=64), nullable=False),
-        sa.Column("rows_in", sa.Integer(), nullable=False),
-        sa.Column("rows_loaded", sa.Integer(), nullable=False),
-        sa.Column("rows_quarantined", sa.Integer(), nullable=False),
-        sa.Column(
-            "raw_sha256",
-            sa.String(length=64),
-            nullable=False,
-            comment="sha256 over the fetch's response hashes, in order",
-        ),
-        sa.Column("status", sa.String(length=16), nullable=False),
-        sa.Column("loaded_at", sa.DateTime(timezone=True), nullable=False),
+        *_partition_key(), _text("fetch_id", 64, False),
+        *(_required(name, sa.Integer()) for name in ("rows_in", "rows_loaded",
+                                                     "rows_quarantined")),
+        _text("raw_sha256", 64, False, "sha256 over the fetch's response hashes, in order"),
+        _text("status", 16, False), _required("loaded_at", sa.DateTime(timezone=True)),
         sa.PrimaryKeyConstraint("run_id", "source", "dataset", "period_id"),
-        comment="One row per partition load: what came in, what was loaded or quarantined",
-    )
+        comment="One row per partition load: what came in, what was loaded or quarantined")
     op.create_table(
         "quarantine_row",
-        sa.Column("dataset", sa.String(length=64), nullable=False),
-        sa.Column("period_id", sa.Integer(), nullable=False),
-        sa.Column("fetch_id", sa.String(length=64), nullable=False),
-        sa.Column("record_index", sa.Integer(), nullable=False),
-        sa.Column("source", sa.String(length=64), nullable=False),
-        sa.Column("unit_code", sa.String(length=32), nullable=True),
-        sa.Column("source_unit_id", sa.String(length=64), nullable=True),
-        sa.Column("reasons", sa.Text(), nullable=False, comment="failed checks, '; '-separated"),
-        sa.Column("row_json", sa.Text(), nullable=False, comment="the normalised row as JSON"),
-        sa.Column("run_id", sa.String(length=250), nullable=False),
-        sa.Column("quarantined_at", sa.DateTime(timezone=True), nullable=False),
+        _text("dataset", 64, False), _required("period_id", sa.Integer()),
+        _text("fetch_id", 64, False), _required("record_index", sa.Integer()),
+        _text("source", 64, False), _text("unit_code", 32), _text("source_unit_id", 64),
+        _required("reasons", sa.Text(), "failed checks, '; '-separated"),
+        _required("row_json", sa.Text(), "the normalised row as JSON"),
+        _text("run_id", 250, False), _required("quarantined_at", sa.DateTime(timezone=True)),
         sa.PrimaryKeyConstraint("dataset", "period_id", "fetch_id", "record_index"),
-        comment="Rows that failed a critical check; the latest run of a partition replaces it",
-    )
+        comment="Rows that failed a critical check; the latest run of a partition replaces it")
     op.create_table(
         "unit_source_id",
-        sa.Column(
-            "scheme",
-            sa.String(length=32),
-            nullable=False,
-            comment="legacy_766 | legacy_tinh | reporting | ...",
-        ),
-        sa.Column("source_id", sa.String(length=64), nullable=False),
-        sa.Column("valid_from", sa.Date(), nullable=False),
-        sa.Column("valid_to", sa.Date(), nullable=True),
-        sa.Column("unit_code", sa.String(length=32), nullable=False),
+        _text("scheme", 32, False, "legacy_766 | legacy_tinh | reporting | ..."),
+        _text("source_id", 64, False), _required("valid_from", sa.Date()),
+        sa.Column("valid_to", sa.Date()), _text("unit_code", 32, False),
         sa.PrimaryKeyConstraint("scheme", "source_id", "valid_from"),
-        comment="Crosswalk from each source's unit IDs to unit_code",
-    )
+        comment="Crosswalk from each source's unit IDs to unit_code")
     for name, sql in VIEWS.items():
         op.execute(f"CREATE VIEW {name} AS {sql}")
     dim_period = sa.table(

@@ -18,8 +18,6 @@ from alembic import op
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 COLUMNS = ("run_id", "source", "dataset", "period_id", "check_name", "fetch_id",
            "column_name", "severity", "success", "element_count", "unexpected_count",

@@ -17,8 +17,6 @@ from alembic import op
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 RENAMED = {"digitised_dossier_rate": "digitised_inputs_rate",
            "digitised_result_rate": "digitised_results_rate"}
