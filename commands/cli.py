@@ -105,6 +105,18 @@ def simulator(
         sim.stop()
 
 
+@app.command()
+def docs(page: Annotated[Path | None, typer.Option(
+        help="the data dictionary to update")] = None) -> None:
+    """Regenerate the data dictionary's dataset section from config/datasets.yaml."""
+    from registry.docs import write_datasets_section
+    from registry.settings import PROJECT_ROOT, load_registry
+
+    page = page or PROJECT_ROOT / "docs" / "data_dictionary.md"
+    changed = write_datasets_section(load_registry(), page)
+    typer.echo(f"{page}: {'updated' if changed else 'already up to date'}")
+
+
 @app.command("airflow-standalone")
 def airflow_standalone(
     airflow_home: Annotated[Path | None, typer.Option(

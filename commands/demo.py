@@ -56,8 +56,9 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
         from warehouse.migrate import upgrade
 
         before, after = upgrade(f"duckdb:///{warehouse}")
-        console.print(f"Warehouse schema: {before or 'empty'} -> {after} "
-                      "(`reformstats db upgrade`; every DAG's first task runs it too)")
+        done = f"{before or 'empty'} -> {after}" if before != after else f"at {after}"
+        console.print(f"Warehouse schema {done} (`reformstats db upgrade`, which every "
+                      "DAG's first task runs too)")
         console.print("Preparing embedded Airflow (SQLite metadata) …")
         airflow_env.configure(data_dir / "airflow", extra)
         dags = [airflow_env.load_dag(dag_id) for dag_id in DAG_IDS]

@@ -55,6 +55,7 @@ class Dataset:
     source: str
     kind: str
     description: str
+    description_vi: str
     period_types: tuple[str, ...]
     unit_column: str | None
     enabled: bool
@@ -81,9 +82,9 @@ def _tuple(value: Any, where: str) -> tuple[str, ...]:
 
 
 def _dataset(name: str, raw: Mapping[str, Any], where: str) -> Dataset:
-    known = {"source", "kind", "description", "period_types", "unit_column", "enabled",
-             "table", "partition", "natural_key", "validation", "stocks", "inputs",
-             "freshness"}
+    known = {"source", "kind", "description", "description_vi", "period_types",
+             "unit_column", "enabled", "table", "partition", "natural_key", "validation",
+             "stocks", "inputs", "freshness"}
     unknown = set(raw) - known
     if unknown:
         raise RegistryError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(known)}")
@@ -120,7 +121,9 @@ def _dataset(name: str, raw: Mapping[str, Any], where: str) -> Dataset:
         raise RegistryError(f"{where}.enabled: true or false")
     return Dataset(
         name=name, source=raw["source"], kind=raw["kind"],
-        description=" ".join(str(raw["description"]).split()), period_types=period_types,
+        description=" ".join(str(raw["description"]).split()),
+        description_vi=" ".join(str(raw.get("description_vi", "")).split()),
+        period_types=period_types,
         unit_column=raw.get("unit_column"), enabled=raw["enabled"], table=table,
         partition=partition, natural_key=natural_key,
         validation=Validation(suite=validation.get("suite"), rules=validation.get("rules"),

@@ -1,7 +1,7 @@
 """Clients for provincial one-stop systems (Hệ thống thông tin giải quyết TTHC).
 
 One interface, `OneStopSource`, with an adapter per vendor shape, chosen per province by
-configuration (config/onestop.yaml):
+configuration (`onestop.provinces` in config/sources.yaml):
 - `IGateSource` (VNPT iGate style): aggregated counts per agency
   (`pa/dossier-statistic/--statistic-agency`);
 - `OpenCPSSource` (OpenCPS style): monthly statistic records per agency and domain

@@ -1,11 +1,14 @@
-"""Provincial one-stop systems: dossiers -> counters -> indicators, one province and month
-per call, streamed in parts so memory stays bounded whatever the volume.
+"""Provincial one-stop systems: dossiers -> counters, one province and month per call,
+streamed in parts so memory stays bounded whatever the volume.
 
 extract_dossiers   pages of the export, minimised page by page, written as Parquet parts
 extract_aggregates the vendor's aggregated statistics (bytes kept: no personal data)
-validate_dossiers  de-duplicate, apply expectations/dossiers_rules.yaml, split good / bad
-load_month         counters (transforms.dossiers), indicators (marts.indicators),
-                   cross-check against the aggregates, one transaction into the warehouse
+validate_dossiers  de-duplicate, apply the registry's rules (expectations/rules/), split
+                   good / bad
+load_month         counters (transforms.dossiers) and the registry's checks (balance,
+                   cross-check against the aggregates), one transaction into the warehouse
+
+Indicators are not computed here: the marts step reads the loaded facts (steps/marts.py).
 """
 
 from __future__ import annotations

@@ -73,3 +73,50 @@ def test_notify_ops_posts_the_alert_to_the_configured_webhook(webhook, monkeypat
     assert received[0]["task_id"] == "extract"
     assert set(received[0]) == {"kind", "dag_id", "task_id", "map_index", "run_id",
                                 "try_number", "partition_start", "error"}
+
+
+@pytest.fixture
+def custom_config(tmp_path, monkeypatch):
+    """A copy of config/ whose sources.yaml names other Connections and defaults."""
+    import shutil
+
+    import yaml
+
+    from registry.settings import PROJECT_ROOT
+
+    folder = tmp_path / "config"
+    shutil.copytree(PROJECT_ROOT / "config", folder)
+    sources = yaml.safe_load((folder / "sources.yaml").read_text(encoding="utf-8"))
+    sources["national_portal"].update(connection_id="dvcqg_prod", rate_per_second=0.25,
+                                      page_size=300)
+    sources["onestop"].update(connection_id="mot_cua_{province}", page_size=77,
+                              hash_key_connection_id="khoa_bam")
+    (folder / "sources.yaml").write_text(yaml.safe_dump(sources, allow_unicode=True),
+                                         encoding="utf-8")
+    monkeypatch.setenv("REFORMSTATS_CONFIG_DIR", str(folder))
+    return folder
+
+
+def test_portal_hook_reads_the_connection_and_defaults_sources_yaml_names(
+        custom_config, monkeypatch) -> None:
+    monkeypatch.setenv("AIRFLOW_CONN_DVCQG_PROD", json.dumps({
+        "conn_type": "http", "host": "http://127.0.0.1:9", "extra": {"page_size": 50}}))
+    config = NationalPortalHook().get_config()
+    assert config.base_url == "http://127.0.0.1:9"
+    assert (config.rate_per_second, config.page_size) == (0.25, 50)  # yaml, then extra
+
+
+def test_onestop_hook_reads_the_connection_and_hash_key_sources_yaml_names(
+        custom_config, monkeypatch) -> None:
+    from plugins.hooks import OneStopHook
+
+    monkeypatch.setenv("AIRFLOW_CONN_MOT_CUA_H98", json.dumps({
+        "conn_type": "http", "host": "http://127.0.0.1:9/onestop/H98", "login": "id",
+        "password": "secret-value", "extra": {"rate_per_second": 2}}))
+    monkeypatch.setenv("AIRFLOW_CONN_KHOA_BAM", json.dumps({"conn_type": "generic",
+                                                           "password": "k3y"}))
+    config = OneStopHook("H98").get_config()
+    assert (config.base_url, config.client_id, config.vendor) == (
+        "http://127.0.0.1:9/onestop/H98", "id", "igate")
+    assert (config.page_size, config.rate_per_second, config.hash_key) == (77, 2.0, b"k3y")
+    assert "secret-value" not in repr(config) and "k3y" not in repr(config)
