@@ -23,7 +23,7 @@ venv: $(STAMP)
 run: $(STAMP)
 	$(BIN)/reformstats demo
 
-## test: the whole test suite (PostgreSQL/Redis tests skip with a message when those are absent, unless CI=true)
+## test: ruff + the whole test suite (PostgreSQL tests skip with a message when it is absent, unless CI=true)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest

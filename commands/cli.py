@@ -23,16 +23,12 @@ WarehouseUrl = Annotated[str | None, typer.Option(
 
 
 def _warehouse_url(url: str | None) -> str:
+    """--url as given (a plain path means a DuckDB file), else the configured warehouse."""
     from registry.settings import Settings
 
+    if url and "://" not in url:
+        return f"duckdb:///{Path(url).resolve()}"
     return url or Settings.from_env().warehouse_url
-
-
-def _safe(url: str) -> str:
-    """The URL without its password, for printing."""
-    import sqlalchemy as sa
-
-    return sa.make_url(url).render_as_string(hide_password=True)
 
 
 @db.command("upgrade")
@@ -40,28 +36,39 @@ def db_upgrade(url: WarehouseUrl = None,
                revision: Annotated[str, typer.Option(help="target revision")] = "head"
                ) -> None:
     """Create the warehouse schema, or upgrade it to this code's revision (idempotent)."""
+    from warehouse.engine import display_url
     from warehouse.migrate import upgrade
 
     url = _warehouse_url(url)
     before, after = upgrade(url, revision)
-    typer.echo(f"warehouse {_safe(url)}: {before or 'empty'} -> {after}"
-               if before != after else f"warehouse {_safe(url)}: already at {after}")
+    if before != after:
+        typer.echo(f"warehouse {display_url(url)}: {before or 'empty'} -> {after}")
+    elif revision not in ("head", after):
+        typer.echo(f"warehouse {display_url(url)}: already at {after}, past {revision} "
+                   "(migrations only go forward)")
+    else:
+        typer.echo(f"warehouse {display_url(url)}: already at {after}")
 
 
 @db.command("current")
 def db_current(url: WarehouseUrl = None) -> None:
     """Print the warehouse's schema revision and this code's; exit 1 when they differ."""
-    from warehouse.engine import make_engine
+    from warehouse.engine import display_url, make_engine
     from warehouse.migrate import current, head
 
     url = _warehouse_url(url)
-    engine = make_engine(url)
+    try:
+        engine = make_engine(url, create=False)
+    except FileNotFoundError as exc:  # looking must not create an empty warehouse
+        typer.echo(f"{exc}; code: {head()}")
+        raise typer.Exit(1) from None
     try:
         with engine.connect() as conn:
             found = current(conn)
     finally:
         engine.dispose()
-    typer.echo(f"warehouse {_safe(url)}: {found or 'no schema version'}; code: {head()}")
+    typer.echo(f"warehouse {display_url(url)}: {found or 'no schema version'}; "
+               f"code: {head()}")
     if found != head():
         raise typer.Exit(1)
 

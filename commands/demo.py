@@ -12,7 +12,7 @@ from rich.table import Table
 
 from commands import embedded_airflow as airflow_env
 from domain.periods import Month, month_range
-from registry.settings import PROJECT_ROOT, Settings
+from registry.settings import PROJECT_ROOT, Settings, load_registry
 from simulator import FaultPlan, PortalSimulator
 
 # Faults the demo switches on so that retries and quarantine are visible in one run.
@@ -86,9 +86,9 @@ def print_summary(warehouse: Path, last: Month, console: Console) -> None:
         table = Table(title="Warehouse rows")
         table.add_column("table")
         table.add_column("rows", justify="right")
-        for name in ("dim_unit", "unit_source_id", "dim_procedure", "fact_portal_score",
-                     "fact_portal_monthly_counters", "fact_dossier_monthly",
-                     "fact_indicator_monthly", "quarantine_row", "dq_result", "load_audit"):
+        loaded = [d.table for d in load_registry() if d.table]  # every dataset's table
+        for name in ("dim_unit", "unit_source_id", "dim_procedure", *loaded,
+                     "quarantine_row", "dq_result", "load_audit"):
             table.add_row(name, str(db.execute(f"SELECT count(*) FROM {name}").fetchone()[0]))
         console.print(table)
 
@@ -133,12 +133,13 @@ def print_summary(warehouse: Path, last: Month, console: Console) -> None:
         names = db.execute(f"SELECT indicator_code, name_vi FROM dim_indicator "
                            f"WHERE indicator_code IN {shown} ORDER BY 1").fetchall()
         console.print("; ".join(f"{code}: {name}" for code, name in names), markup=False)
-        failed = db.execute("""SELECT source, check_name, unexpected_count, details
+        failed = db.execute("""SELECT period_id, source, check_name, unexpected_count, details
                                FROM dq_result WHERE NOT success AND check_name LIKE 'cross%'
+                                 AND unit_code IS NULL  -- the partition-level results
                                ORDER BY period_id, source""").fetchall()
-        for source, check, count, details in failed:
-            console.print(f"Cross-check {source} {check}: {count} unit(s) differ {details}",
-                          markup=False)
+        for period, source, check, count, details in failed:
+            console.print(f"Cross-check {period} {source} {check}: {count} unit(s) differ "
+                          f"{details}", markup=False)
     console.print(f"\nWarehouse: [bold]{warehouse}[/]")
     console.print("Try:", soft_wrap=True)
     console.print("  .venv/bin/python -c \"import duckdb; print(duckdb.connect("

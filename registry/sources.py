@@ -29,15 +29,14 @@ class NationalPortalSettings:
     connection_id: str
     rate_per_second: float
     page_size: int
-    reporting_api_from: Month
+    reporting_api_from: Mapping[str, Month]  # dataset -> first month of the reporting API
     provinces: tuple[str, ...]
 
     def api_for(self, dataset: str, month: Month) -> str:
-        """Which API generation serves a dataset for a month. The reporting API has no
-        monthly-counters service, so those always come from the legacy gateway."""
-        if dataset == "portal_monthly_counters" or month < self.reporting_api_from:
-            return "legacy_gateway"
-        return "reporting_api"
+        """Which API generation serves a dataset for a month: the reporting API from its
+        cut-over month on, else (and for datasets it does not serve) the legacy gateway."""
+        cutover = self.reporting_api_from.get(dataset)
+        return "reporting_api" if cutover is not None and month >= cutover else "legacy_gateway"
 
 
 @dataclass(frozen=True)
@@ -79,7 +78,8 @@ class SourceSettings:
                     connection_id=str(portal["connection_id"]),
                     rate_per_second=float(portal["rate_per_second"]),
                     page_size=int(portal["page_size"]),
-                    reporting_api_from=Month.parse(str(portal["reporting_api_from"])),
+                    reporting_api_from={str(name): Month.parse(str(month)) for name, month
+                                        in (portal.get("reporting_api_from") or {}).items()},
                     provinces=tuple(str(p) for p in portal["provinces"])),
                 onestop=OneStopSettings(
                     connection_id=str(onestop["connection_id"]),

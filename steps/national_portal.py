@@ -8,7 +8,8 @@ raw-zone version; validate writes files named by fetch; load replaces the partit
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -68,30 +69,57 @@ def _portal_monthly_counters(http: HttpSource, api: str, month: Month,
     return records
 
 
-# What each dataset of the registry's national_portal source fetches.
-FETCHERS = {"portal_score": _portal_score,
-            "portal_monthly_counters": _portal_monthly_counters}
+Normaliser = Callable[[Records, Month, UnitRegistry], pd.DataFrame]
 
 
-def _entry(dataset: str, settings: Settings) -> Dataset:
+def _records_only(normaliser: Callable[..., pd.DataFrame]) -> Normaliser:
+    """A normaliser of bare records (the request key each was asked with is not needed)."""
+    return lambda records, month, units: normaliser([r for _, r in records], month, units)
+
+
+@dataclass(frozen=True)
+class PortalResource:
+    """What the code knows of one national-portal dataset of the registry: how to fetch a
+    month, how to normalise what each API generation answered, and the derived columns its
+    suite checks."""
+
+    fetch: Callable[..., Records]
+    normalisers: Mapping[str, Normaliser]  # API generation -> normaliser
+    check_columns: Callable[[pd.DataFrame], pd.DataFrame]
+
+
+RESOURCES: dict[str, PortalResource] = {
+    "portal_score": PortalResource(
+        fetch=_portal_score,
+        normalisers={"legacy_gateway": _records_only(normalise.legacy_766_scores),
+                     "reporting_api": _records_only(normalise.reporting_766_scores)},
+        check_columns=normalise.score_check_columns),
+    "portal_monthly_counters": PortalResource(
+        fetch=_portal_monthly_counters,
+        normalisers={"legacy_gateway": normalise.legacy_monthly_counters},
+        check_columns=normalise.monthly_counter_check_columns),
+}
+
+
+def _entry(dataset: str, settings: Settings) -> tuple[Dataset, PortalResource]:
     entry = settings.registry[dataset]
-    if entry.source != SOURCE or dataset not in FETCHERS:
-        raise ValueError(f"{dataset!r} is not a national-portal dataset; known: "
-                         f"{sorted(FETCHERS)}")
-    return entry
+    if entry.source != SOURCE or dataset not in RESOURCES:
+        raise ValueError(f"{dataset!r} is not a national-portal dataset the code knows; "
+                         f"known: {sorted(RESOURCES)} (steps/national_portal.py RESOURCES)")
+    return entry, RESOURCES[dataset]
 
 
 def extract(dataset: str, month: Month, portal: NationalPortalConfig,
             settings: Settings) -> dict[str, str]:
     """Fetch one dataset for one month into a new raw-zone version; return its FetchRef."""
-    _entry(dataset, settings)
+    _, resource = _entry(dataset, settings)
     config = settings.sources.national_portal
     api = config.api_for(dataset, month)
     writer = RawZone(settings.raw_dir).new_fetch(SOURCE, dataset, month)
     http = portal.http(on_response=writer.record_response)
     try:
-        records = FETCHERS[dataset](http, api, month, config.provinces, settings.units,
-                                    portal.page_size)
+        records = resource.fetch(http, api, month, config.provinces, settings.units,
+                                 portal.page_size)
         count = writer.write_records(records)
     except Exception as exc:
         writer.finish("failed", api=api, error=f"{type(exc).__name__}: {exc}",
@@ -107,15 +135,12 @@ def extract(dataset: str, month: Month, portal: NationalPortalConfig,
 # -- validate --------------------------------------------------------------------------
 def normalise_fetch(ref: FetchRef, settings: Settings) -> pd.DataFrame:
     """The conformed frame of a raw-zone fetch (pure given the fetch and the registry)."""
-    manifest = read_manifest(ref.path) or {}
-    month = Month.parse(ref.month)
-    records = read_records(ref)
-    if ref.dataset == "portal_monthly_counters":
-        return normalise.legacy_monthly_counters(records, month, settings.units)
-    rows = [record for _, record in records]
-    if manifest.get("api") == "reporting_api":
-        return normalise.reporting_766_scores(rows, month, settings.units)
-    return normalise.legacy_766_scores(rows, month, settings.units)
+    _, resource = _entry(ref.dataset, settings)
+    api = (read_manifest(ref.path) or {}).get("api", "legacy_gateway")
+    if api not in resource.normalisers:
+        raise ValueError(f"{ref.dataset}: no normaliser for answers of the {api} "
+                         f"(fetch {ref.fetch_id}); known: {sorted(resource.normalisers)}")
+    return resource.normalisers[api](read_records(ref), Month.parse(ref.month), settings.units)
 
 
 def validate(ref_dict: dict[str, str], settings: Settings) -> dict[str, Any]:
@@ -124,10 +149,10 @@ def validate(ref_dict: dict[str, str], settings: Settings) -> dict[str, Any]:
     from expectations.outcomes import write_outcomes
 
     ref = FetchRef.from_dict(ref_dict)
-    entry = _entry(ref.dataset, settings)
+    entry, resource = _entry(ref.dataset, settings)
     month = Month.parse(ref.month)
     frame = normalise_fetch(ref, settings)
-    checked = normalise.add_check_columns(ref.dataset, frame)
+    checked = resource.check_columns(frame)
     report = validate_frame(checked, entry.validation.suite, {
         "known_unit_codes": settings.units.known_codes(month.first_day)},
         unit_column=entry.unit_column)
@@ -161,7 +186,7 @@ def load(validated: dict[str, Any], run_id: str, settings: Settings) -> dict[str
     month = Month.parse(ref.month)
     folder = Path(validated["staging"])
     return load_partition(PartitionLoad(
-        dataset=_entry(ref.dataset, settings), source=ref.source, month=month,
+        dataset=_entry(ref.dataset, settings)[0], source=ref.source, month=month,
         fetch_id=ref.fetch_id, run_id=run_id, rows_in=int(validated["rows_in"]),
         raw_sha256=raw_sha256(read_manifest(ref.path) or {}),
         facts=pq.read_table(folder / "good.parquet", partitioning=None),

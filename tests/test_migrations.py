@@ -15,7 +15,7 @@ import pytest
 from steps import national_portal as steps
 from tests.conftest import fast_config
 from warehouse.engine import make_engine
-from warehouse.migrate import SchemaNotCurrentError, current, head, upgrade
+from warehouse.migrate import PRE_MIGRATION, SchemaNotCurrentError, current, head, upgrade
 from warehouse.schema import metadata
 
 FIXTURES = Path(__file__).with_name("fixtures")
@@ -137,7 +137,7 @@ def test_upgrade_from_empty_on_postgres(pg_empty_url: str) -> None:
 
 def _from_pre_migration_schema(url: str, dialect: str) -> None:
     build_pre_migration_warehouse(url, dialect)
-    assert upgrade(url) == (None, head())
+    assert upgrade(url) == (PRE_MIGRATION, head())
     assert_at_head_with_the_code_schema(url)
     # Nothing was lost: the facts stay, and the old results got the new key and no unit.
     assert execute(url, "SELECT unit_code, total_score FROM fact_portal_score") == [
@@ -202,25 +202,54 @@ def test_concurrent_upgrades_on_postgres_wait_for_each_other(pg_empty_url: str) 
     assert_at_head_with_the_code_schema(pg_empty_url)
 
 
-@pytest.mark.parametrize("state", ["empty", "pre-migration"])
+@pytest.mark.parametrize("state", ["missing", "empty", "pre-migration"])
 def test_a_load_on_a_warehouse_never_upgraded_fails_naming_the_command(
         simulator, settings, tmp_path, state) -> None:
     import dataclasses
 
-    url = f"duckdb:///{tmp_path / 'never-upgraded.duckdb'}"
-    if state == "pre-migration":
+    path = tmp_path / "never-upgraded.duckdb"
+    url = f"duckdb:///{path}"
+    if state == "empty":
+        execute(url, "SELECT 1")
+    elif state == "pre-migration":
         build_pre_migration_warehouse(url, "duckdb")
     sim = simulator()
     ref = steps.extract("portal_monthly_counters", steps_month(), fast_config(sim.url),
                         settings)
     validated = steps.validate(ref, settings)
-    with pytest.raises(SchemaNotCurrentError, match="run `reformstats db upgrade`"):
+    with pytest.raises(SchemaNotCurrentError) as error:
         steps.load(validated, "run-1", dataclasses.replace(settings, warehouse_url=url))
-    # and it changed nothing: the schema is still what it was
-    if state == "empty":
+    assert f"run `reformstats db upgrade --url '{url}'`" in str(error.value)
+    assert {"missing": "no warehouse file at", "empty": "has no schema version",
+            "pre-migration": "has no schema version"}[state] in str(error.value)
+    # and it changed nothing: no file made, the schema still what it was
+    if state == "missing":
+        assert not path.exists()
+    elif state == "empty":
         assert schema_of(url) == {}
     else:
         assert "unit_code" not in {c for c, _ in schema_of(url)["dq_result"]}
+
+
+def test_the_db_commands_say_what_they_find(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from commands.cli import app
+
+    runner = CliRunner()
+    path = tmp_path / "w.duckdb"
+    looked = runner.invoke(app, ["db", "current", "--url", str(path)])  # a plain path
+    assert looked.exit_code == 1 and "no warehouse file at" in looked.output
+    assert not path.exists()  # looking creates nothing
+    made = runner.invoke(app, ["db", "upgrade", "--url", str(path), "--revision", "0002"])
+    assert made.exit_code == 0 and "empty -> 0002" in made.output
+    behind = runner.invoke(app, ["db", "current", "--url", str(path)])
+    assert behind.exit_code == 1 and f"0002; code: {head()}" in behind.output
+    assert f"0002 -> {head()}" in runner.invoke(app, ["db", "upgrade", "--url",
+                                                     str(path)]).output
+    past = runner.invoke(app, ["db", "upgrade", "--url", str(path), "--revision", "0002"])
+    assert f"already at {head()}, past 0002" in past.output
+    assert runner.invoke(app, ["db", "current", "--url", f"duckdb:///{path}"]).exit_code == 0
 
 
 def test_the_pre_migration_warehouse_loads_after_upgrade(simulator, settings, tmp_path) -> None:

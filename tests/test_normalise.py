@@ -65,7 +65,7 @@ def test_unreadable_value_is_reported_not_raised() -> None:
 def test_component_sum_gap_is_total_minus_components() -> None:
     frame = np_.legacy_766_scores([legacy_record(), legacy_record(ID="900002", TONG_SCORE=90)],
                                   MONTH, UNITS)
-    gaps = np_.add_check_columns("portal_score", frame)["component_sum_gap"].tolist()
+    gaps = np_.score_check_columns(frame)["component_sum_gap"].tolist()
     # 18.91 + 17.55 + 19.02 + 9.1 + 8.2 + 16.4 = 89.18
     assert gaps[0] == pytest.approx(0.0, abs=1e-9)
     assert gaps[1] == pytest.approx(0.82)
@@ -85,7 +85,7 @@ def test_monthly_counters_take_unit_from_request_and_balance_gap() -> None:
     record = {"HS_TOTAL": "100", "HTN_TRUCTIEP_TOTAL": 40, "HTN_BUUCHINH_TOTAL": "",
               "HTN_TRUCTUYEN_TOTAL": 55, "HTN_TRUCTUYEN_KHONGCHUAN_TOTAL": 3, "DB_TOTAL": 101}
     frame = np_.legacy_monthly_counters([("11397", record)], MONTH, UNITS)
-    checked = np_.add_check_columns("portal_monthly_counters", frame).iloc[0]
+    checked = np_.monthly_counter_check_columns(frame).iloc[0]
     assert checked["unit_code"] == "H97"
     assert checked["received_postal"] == 0
     assert checked["channel_balance_gap"] == 2  # 100 - (40 + 0 + 55 + 3)

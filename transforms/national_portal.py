@@ -191,26 +191,24 @@ def legacy_monthly_counters(records: Iterable[tuple[str, Mapping[str, Any]]], mo
     return _frame(rows, MONTHLY_COUNTER_COLUMNS)
 
 
-def add_check_columns(dataset: str, frame: pd.DataFrame) -> pd.DataFrame:
-    """Derived columns the expectation suites check row by row (pure; returns a copy).
-
-    - portal_score: `component_sum_gap` = total − sum of the six components (should be 0
-      within rounding; NULL when a component is missing, which another check catches).
-    - portal_monthly_counters: `channel_balance_gap` = handled − sum of intake channels;
-      `sync_excess` = synced − handled.
+def score_check_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """portal_score with `component_sum_gap` = total − sum of the six components (0 within
+    rounding; NULL when a component is missing, which another check catches). Pure; a copy.
     """
     out = frame.copy()
-    if dataset == "portal_score":
-        components = out[COMPONENT_COLUMNS].astype("float64")
-        total = out["total_score"].astype("float64")
-        gap = total - components.sum(axis=1, skipna=False)
-        out["component_sum_gap"] = gap.round(4)
-    elif dataset == "portal_monthly_counters":
-        channels = out[["received_in_person", "received_postal", "received_online",
-                        "received_online_nonstandard"]].astype("float64")
-        handled = out["dossiers_handled"].astype("float64")
-        out["channel_balance_gap"] = handled - channels.sum(axis=1, skipna=False)
-        out["sync_excess"] = out["dossiers_synced"].astype("float64") - handled
-    else:
-        raise ValueError(f"unknown dataset {dataset!r}")
+    components = out[COMPONENT_COLUMNS].astype("float64")
+    gap = out["total_score"].astype("float64") - components.sum(axis=1, skipna=False)
+    out["component_sum_gap"] = gap.round(4)
+    return out
+
+
+def monthly_counter_check_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """portal_monthly_counters with `channel_balance_gap` = handled − sum of intake
+    channels and `sync_excess` = synced − handled. Pure; a copy."""
+    out = frame.copy()
+    channels = out[["received_in_person", "received_postal", "received_online",
+                    "received_online_nonstandard"]].astype("float64")
+    handled = out["dossiers_handled"].astype("float64")
+    out["channel_balance_gap"] = handled - channels.sum(axis=1, skipna=False)
+    out["sync_excess"] = out["dossiers_synced"].astype("float64") - handled
     return out

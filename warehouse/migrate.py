@@ -70,8 +70,12 @@ def current(conn: sa.Connection) -> str | None:
     return conn.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
+PRE_MIGRATION = "pre-migration schema"
+
+
 def upgrade(url: str, revision: str = "head") -> tuple[str | None, str]:
-    """Bring the warehouse at `url` to `revision`; returns (revision before, after)."""
+    """Bring the warehouse at `url` to `revision`; returns (revision before, after). Before
+    is None for an empty database and PRE_MIGRATION for one from before migrations."""
     from warehouse.engine import make_engine
 
     engine = make_engine(url)
@@ -84,6 +88,7 @@ def upgrade(url: str, revision: str = "head") -> tuple[str | None, str]:
             if before is None and _has_table(conn, "fact_portal_score"):
                 log.info("warehouse predates migrations: stamping it at %s", BASELINE)
                 command.stamp(_config(conn), BASELINE)
+                before = PRE_MIGRATION
             command.upgrade(_config(conn), revision)
             if conn.in_transaction():
                 conn.commit()
@@ -95,11 +100,19 @@ def upgrade(url: str, revision: str = "head") -> tuple[str | None, str]:
     return before, after or ""
 
 
-def require_current(conn: sa.Connection) -> None:
+def upgrade_hint(url: str) -> str:
+    from warehouse.engine import display_url
+
+    return (f"run `{UPGRADE_COMMAND} --url '{display_url(url)}'` (it creates or upgrades "
+            "tables and views; loads never change the schema)")
+
+
+def require_current(conn: sa.Connection, url: str) -> None:
     """Raise SchemaNotCurrentError unless the warehouse is at this code's revision."""
+    from warehouse.engine import display_url
+
     found = current(conn)
     if found != head():
         state = "has no schema version" if found is None else f"is at revision {found}"
-        raise SchemaNotCurrentError(
-            f"the warehouse {state}, this code needs {head()}: run `{UPGRADE_COMMAND}` "
-            "(it creates or upgrades tables and views; loads never change the schema)")
+        raise SchemaNotCurrentError(f"the warehouse {display_url(url)} {state}, this code "
+                                    f"needs {head()}: {upgrade_hint(url)}")
