@@ -119,11 +119,12 @@ def validate_frame(frame: pd.DataFrame, suite_name: str,
             success=bool(item.success), element_count=res.get("element_count"),
             unexpected_count=res.get("unexpected_count"), details=details,
         )
-        if not outcome.success and not rows and config.type.startswith("expect_table"):
-            rows = tuple(range(len(frame)))
+        # Rows name their units; a table-level check concerns the partition as a whole.
         units = (frame[unit_column].iloc[list(rows)].tolist()
                  if unit_column and rows else [])
         report.outcomes += outcome.per_unit(Counter(None if pd.isna(u) else u for u in units))
+        if not outcome.success and not rows and config.type.startswith("expect_table"):
+            rows = tuple(range(len(frame)))  # a critical table-level failure holds them all
         if not outcome.success and outcome.severity == "critical":
             for position in rows:
                 report.row_reasons.setdefault(position, []).append(meta.get("notes") or name)
