@@ -41,11 +41,11 @@ def validate(ref: dict) -> dict:
 @task
 def load(validated: dict, run_id: str | None = None, outlet_events=None) -> dict:
     from plugins.hooks import pipeline_settings
-    from registry.settings import load_registry
     from steps.national_portal import load
 
     audit = load(validated, run_id or "manual", pipeline_settings())
-    announce_month(outlet_events, load_registry()[validated["dataset"]], validated["month"])
+    dataset = next(d for d in DATASETS if d.name == validated["dataset"])
+    announce_month(outlet_events, dataset, validated["month"])
     return audit
 
 

@@ -161,14 +161,7 @@ class Registry:
     def __iter__(self) -> Iterator[Dataset]:
         return iter(self.datasets.values())
 
-    def of_source(self, source: str, *, kind: str | None = None,
-                  enabled_only: bool = True) -> list[Dataset]:
-        """The datasets of a source, in file order (optionally of one kind)."""
-        return [d for d in self if d.source == source and (kind is None or d.kind == kind)
-                and (d.enabled or not enabled_only)]
-
-    def by_table(self, table: str) -> Dataset:
-        for dataset in self:
-            if dataset.table == table:
-                return dataset
-        raise KeyError(f"no dataset loads table {table!r}")
+    def of_source(self, source: str, *, kind: str | None = None) -> list[Dataset]:
+        """The enabled datasets of a source, in file order (optionally of one kind)."""
+        return [d for d in self if d.source == source and d.enabled
+                and (kind is None or d.kind == kind)]

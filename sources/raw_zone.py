@@ -26,7 +26,7 @@ import hashlib
 import json
 import os
 import secrets
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -70,8 +70,9 @@ class FetchRef:
         return dict(self.__dict__)
 
     @classmethod
-    def from_dict(cls, data: dict[str, str]) -> FetchRef:
-        return cls(**data)
+    def from_dict(cls, data: Mapping[str, Any]) -> FetchRef:
+        """The reference within a step's result dict (other keys, e.g. staging, ignored)."""
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
 
 
 class FetchWriter:

@@ -181,8 +181,7 @@ def load(validated: dict[str, Any], run_id: str, settings: Settings) -> dict[str
     from expectations.outcomes import read_outcomes
     from warehouse.publish import PartitionLoad, load_partition, raw_sha256
 
-    ref = FetchRef.from_dict({k: validated[k] for k in
-                              ("source", "dataset", "month", "fetch_id", "path")})
+    ref = FetchRef.from_dict(validated)
     month = Month.parse(ref.month)
     folder = Path(validated["staging"])
     return load_partition(PartitionLoad(

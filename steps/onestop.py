@@ -140,17 +140,15 @@ def load_month(validated: dict[str, Any], aggregates_ref: dict[str, str] | None,
     from warehouse.publish import PartitionLoad, load_partition, raw_sha256
 
     entry = settings.registry[DATASET]
-    ref = FetchRef.from_dict({k: validated[k] for k in
-                              ("source", "dataset", "month", "fetch_id", "path")})
+    ref = FetchRef.from_dict(validated)
     province = ref.source.removeprefix("onestop_")
     month = Month.parse(ref.month)
     folder = Path(validated["staging"])
     counters = monthly_counters(folder / "good.parquet", month)
     aggregates = ([r for _, r in read_records(FetchRef.from_dict(aggregates_ref))]
                   if aggregates_ref else [])
-    checks = [c for c in entry.validation.checks if aggregates_ref or c != "crosscheck"]
     outcomes = read_outcomes(folder / "dq_results.json") + run_checks(
-        checks, counters.to_pylist(), aggregates=aggregates,
+        entry.validation.checks, counters.to_pylist(), aggregates=aggregates,
         agencies=settings.units.mapping("onestop_agency", month.first_day))
     return load_partition(PartitionLoad(
         dataset=entry, source=ref.source, month=month, fetch_id=ref.fetch_id, run_id=run_id,
