@@ -1,6 +1,7 @@
-"""Calendar periods (kỳ báo cáo): months, and the windows Airflow hands us.
+"""Calendar periods (kỳ báo cáo): months, the longer periods the portals publish, and the
+windows Airflow hands us.
 
-A pipeline partition is one calendar month in Vietnam's time zone. Airflow gives a data
+A pipeline run is one calendar month in Vietnam's time zone. Airflow gives a data
 interval [start, end); we turn it into a `Month` and refuse anything that is not exactly one
 calendar month, so a misconfigured schedule fails loudly instead of loading the wrong month.
 """
@@ -69,6 +70,116 @@ class Month:
     def index(self) -> int:
         """Months since year 0; handy for drifts and distances."""
         return self.year * 12 + self.month - 1
+
+
+PERIOD_TYPES = ("month", "quarter", "half", "year", "year_to_date")
+# period_id = year * 100 + offset + number: one integer key per period of every type, so
+# a quarter, a half, a year and a year to date are partitions of their own beside months.
+_OFFSET = {"month": 0, "quarter": 20, "half": 30, "year": 0, "year_to_date": 40}
+_LAST_MONTH = {"month": lambda n: n, "quarter": lambda n: 3 * n, "half": lambda n: 6 * n,
+               "year": lambda n: 12, "year_to_date": lambda n: n}
+_FIRST_MONTH = {"month": lambda n: n, "quarter": lambda n: 3 * n - 2,
+                "half": lambda n: 6 * n - 5, "year": lambda n: 1, "year_to_date": lambda n: 1}
+_NUMBERS = {"month": range(1, 13), "quarter": range(1, 5), "half": range(1, 3),
+            "year": range(0, 1), "year_to_date": range(1, 13)}
+
+
+@dataclass(frozen=True, order=True)
+class Period:
+    """A reporting period: a month, quarter (quý), half (6 tháng), year (năm) or the year
+    to date through a month (lũy kế). `number` is the month, quarter or half (0 for a
+    year). Labels: 2026-03, 2026-Q1, 2026-H1, 2026, 2026-YTD03."""
+
+    period_type: str
+    year: int
+    number: int
+
+    def __post_init__(self) -> None:
+        if self.period_type not in PERIOD_TYPES:
+            raise ValueError(f"period type must be one of {PERIOD_TYPES}, "
+                             f"got {self.period_type!r}")
+        if self.number not in _NUMBERS[self.period_type]:
+            raise ValueError(f"{self.period_type} number out of range: {self.number}")
+        Month(self.year, 1)  # checks the year
+
+    @classmethod
+    def of_month(cls, month: Month) -> Period:
+        return cls("month", month.year, month.month)
+
+    @property
+    def label(self) -> str:
+        if self.period_type == "month":
+            return f"{self.year:04d}-{self.number:02d}"
+        if self.period_type == "year":
+            return f"{self.year:04d}"
+        prefix = {"quarter": "Q", "half": "H", "year_to_date": "YTD"}[self.period_type]
+        width = 2 if self.period_type == "year_to_date" else 1
+        return f"{self.year:04d}-{prefix}{self.number:0{width}d}"
+
+    def __str__(self) -> str:
+        return self.label
+
+    @classmethod
+    def parse(cls, text: str) -> Period:
+        """Parse a label (see the class docstring)."""
+        value = text.strip().upper()
+        try:
+            if len(value) == 4:
+                return cls("year", int(value), 0)
+            year, rest = value.split("-", 1)
+            for prefix, period_type in (("YTD", "year_to_date"), ("Q", "quarter"),
+                                        ("H", "half")):
+                if rest.startswith(prefix):
+                    return cls(period_type, int(year), int(rest[len(prefix):]))
+            return cls("month", int(year), int(rest))
+        except ValueError as exc:
+            raise ValueError(f"expected a period like 2026-03, 2026-Q1, 2026-H1, 2026 or "
+                             f"2026-YTD03, got {text!r}") from exc
+
+    @property
+    def period_id(self) -> int:
+        """Integer key of dim_period: 202603 (month), 202621 (Q1), 202631 (H1), 202600
+        (year), 202643 (year to date through March)."""
+        return self.year * 100 + _OFFSET[self.period_type] + self.number
+
+    @property
+    def first_month(self) -> Month:
+        return Month(self.year, _FIRST_MONTH[self.period_type](self.number))
+
+    @property
+    def last_month(self) -> Month:
+        return Month(self.year, _LAST_MONTH[self.period_type](self.number))
+
+    @property
+    def first_day(self) -> dt.date:
+        return self.first_month.first_day
+
+    @property
+    def last_day(self) -> dt.date:
+        return self.last_month.last_day
+
+    @property
+    def months(self) -> list[Month]:
+        return month_range(self.first_month, self.last_month)
+
+
+def periods_ending(month: Month, period_types: tuple[str, ...] | list[str]) -> list[Period]:
+    """The periods of the given types whose last month is `month` (a month's run loads
+    them): always the month and the year to date; a quarter after March, June, September
+    and December; a half after June and December; the year after December."""
+    candidates = {"month": Period("month", month.year, month.month),
+                  "quarter": Period("quarter", month.year, month.quarter),
+                  "half": Period("half", month.year, month.half),
+                  "year": Period("year", month.year, 0),
+                  "year_to_date": Period("year_to_date", month.year, month.month)}
+    return [candidates[t] for t in PERIOD_TYPES
+            if t in period_types and candidates[t].last_month == month]
+
+
+def all_periods(first_year: int, last_year: int) -> list[Period]:
+    """Every period of every type in the years given (dim_period's rows)."""
+    return [Period(t, year, n) for year in range(first_year, last_year + 1)
+            for t in PERIOD_TYPES for n in _NUMBERS[t]]
 
 
 def month_range(first: Month, last: Month) -> list[Month]:

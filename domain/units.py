@@ -1,9 +1,13 @@
 """Administrative units (đơn vị hành chính) and the crosswalk of source IDs to our unit codes.
 
-Our unit key is the portal agency code (mã cơ quan, e.g. `H97` a province, `H97.101` a
-commune). Sources identify units by their own IDs — numeric on the legacy gateway (and
-different per service), UUIDs on the reporting API — so every ID goes through
-`source_ids.csv`, with validity dates, and is never trusted across services.
+Our unit key is the statistical code (mã thống kê) of an administrative unit, from the
+reference packages (domain/reference_units.py), and the portal agency code (mã định danh,
+e.g. `H01.13`) of a department, which no statistical list holds. Sources identify units
+by their own IDs — numeric on the legacy gateway (and different per service), UUIDs on the
+reporting API — so every ID goes through a crosswalk with validity dates and is never
+trusted across services. Most IDs are registered from the portal's own lists
+(transforms/unit_matching.py); `config/units/source_ids.csv` holds only those no answer
+carries (the monthly-counter service's province IDs, one-stop agency IDs).
 """
 
 from __future__ import annotations
@@ -25,6 +29,11 @@ class Unit:
     stat_code: str | None
     valid_from: dt.date
     valid_to: dt.date | None
+    agency_code: str | None = None
+    origin: str = "reference"
+
+    def valid_on(self, on: dt.date) -> bool:
+        return _valid(on, self.valid_from, self.valid_to)
 
 
 @dataclass(frozen=True)
@@ -55,7 +64,7 @@ def _valid(on: dt.date, start: dt.date, end: dt.date | None) -> bool:
 
 
 class UnitRegistry:
-    """Units and source-ID crosswalk read from a folder of CSV files (config as data)."""
+    """Units (reference and configured) and the configured source-ID crosswalk."""
 
     def __init__(self, units: list[Unit], source_ids: list[SourceId]) -> None:
         self.units = units
@@ -63,20 +72,36 @@ class UnitRegistry:
         self._by_source: dict[tuple[str, str], list[SourceId]] = {}
         for sid in source_ids:
             self._by_source.setdefault((sid.scheme, sid.source_id), []).append(sid)
+        self._valid: dict[dt.date, dict[str, Unit]] = {}
 
     @classmethod
-    def from_folder(cls, folder: Path) -> UnitRegistry:
-        units = [Unit(unit_code=row["unit_code"], name_vi=row["name_vi"], level=row["level"],
-                      parent_code=row["parent_code"] or None,
-                      stat_code=row["stat_code"] or None, **_validity(row))
-                 for row in _rows(folder / "units.csv")]
-        source_ids = [SourceId(scheme=row["scheme"], source_id=row["source_id"],
-                               unit_code=row["unit_code"], **_validity(row))
-                      for row in _rows(folder / "source_ids.csv")]
+    def from_folder(cls, folder: Path, *, reference: bool = True) -> UnitRegistry:
+        """The reference units of both eras (unless `reference` is False), any extra units
+        of `units.csv` and the IDs of `source_ids.csv` in `folder` (both optional)."""
+        from domain.reference_units import reference_units
+
+        units = list(reference_units()) if reference else []
+        if (folder / "units.csv").exists():
+            units += [Unit(unit_code=row["unit_code"], name_vi=row["name_vi"],
+                           level=row["level"], parent_code=row["parent_code"] or None,
+                           stat_code=row["stat_code"] or None, origin="config",
+                           agency_code=row.get("agency_code") or None, **_validity(row))
+                      for row in _rows(folder / "units.csv")]
+        source_ids = []
+        if (folder / "source_ids.csv").exists():
+            source_ids = [SourceId(scheme=row["scheme"], source_id=row["source_id"],
+                                   unit_code=row["unit_code"], **_validity(row))
+                          for row in _rows(folder / "source_ids.csv")]
         bad = [u.unit_code for u in units if u.level not in LEVELS]
         if bad:
             raise ValueError(f"units.csv: unknown level for {bad[:5]}")
         return cls(units, source_ids)
+
+    def valid(self, on: dt.date) -> dict[str, Unit]:
+        """{unit code: unit} of the units valid on a date (cached per date)."""
+        if on not in self._valid:
+            self._valid[on] = {u.unit_code: u for u in self.units if u.valid_on(on)}
+        return self._valid[on]
 
     def lookup(self, scheme: str, source_id: str | None, on: dt.date) -> str | None:
         """Our unit code for a source's ID on a date, or None when the crosswalk has none."""
@@ -94,7 +119,7 @@ class UnitRegistry:
 
     def level_of(self, on: dt.date) -> dict[str, str]:
         """{unit code: level} for the units valid on a date."""
-        return {u.unit_code: u.level for u in self.units if _valid(on, u.valid_from, u.valid_to)}
+        return {code: u.level for code, u in self.valid(on).items()}
 
     def source_id(self, scheme: str, unit_code: str, on: dt.date) -> str:
         """The source's ID for one of our units (to build a request); KeyError if unmapped."""
@@ -105,23 +130,21 @@ class UnitRegistry:
         raise KeyError(f"no {scheme} ID for unit {unit_code} on {on}")
 
     def provinces(self, on: dt.date) -> list[Unit]:
-        return [u for u in self.units
-                if u.level == "province" and _valid(on, u.valid_from, u.valid_to)]
+        return [u for u in self.valid(on).values() if u.level == "province"]
 
     def children(self, parent_code: str, on: dt.date) -> list[Unit]:
-        return [u for u in self.units
-                if u.parent_code == parent_code and _valid(on, u.valid_from, u.valid_to)]
+        return [u for u in self.valid(on).values() if u.parent_code == parent_code]
 
     def province_of(self, unit_code: str, on: dt.date) -> str | None:
         """The province a unit belongs to on a date (itself for a province), following
         parents; None when the unit is not known then."""
-        valid = {u.unit_code: u for u in self.units if _valid(on, u.valid_from, u.valid_to)}
+        valid = self.valid(on)
         unit = valid.get(unit_code)
-        for _ in range(len(valid)):
+        for _ in range(4):  # commune -> district -> province at most
             if unit is None or unit.level == "province":
                 return unit.unit_code if unit else None
             unit = valid.get(unit.parent_code or "")
         return None
 
     def known_codes(self, on: dt.date) -> list[str]:
-        return sorted(u.unit_code for u in self.units if _valid(on, u.valid_from, u.valid_to))
+        return sorted(self.valid(on))

@@ -17,9 +17,10 @@ from typing import Any
 
 import yaml
 
+from domain.periods import PERIOD_TYPES
+
 SOURCES = ("national_portal", "onestop", "marts")
 KINDS = ("fact", "raw", "mart")
-PERIOD_TYPES = ("month", "quarter", "half", "year", "year_to_date")
 ASSET_SCHEME = "reformstats"
 
 

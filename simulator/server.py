@@ -43,7 +43,8 @@ class PortalSimulator:
                  dossiers_per_unit: float = 40.0, lookback_months: int = 4) -> None:
         if host not in {"127.0.0.1", "localhost", "::1"}:
             raise ValueError("the simulator only listens on loopback")
-        self.world = NationalPortalWorld(UnitRegistry.from_folder(units_dir), seed=seed)
+        self.world = NationalPortalWorld(UnitRegistry.from_folder(units_dir, reference=False),
+                                         seed=seed)
         self.faults = faults or FaultPlan()
         current_faults = lambda: self.faults  # noqa: E731  (tests swap the plan)
         self.legacy = LegacyGateway(self.world, current_faults)

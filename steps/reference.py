@@ -1,5 +1,7 @@
-"""Reference data from config/ into the warehouse: units, source-ID crosswalk, procedures,
-indicator catalogue. Each table is replaced whole, so every run converges to the config."""
+"""Reference data into the warehouse: units of both eras and their crosswalk (from the
+reference packages), configured units and source IDs, procedures, indicator catalogue.
+Each is replaced whole, so every run converges to the packages and config/; units and IDs
+registered from the portal (origin portal, override) are left as they are."""
 
 from __future__ import annotations
 
@@ -11,19 +13,34 @@ from registry.settings import Settings
 
 
 def refresh_reference(settings: Settings) -> dict[str, int]:
+    from domain.reference_units import REORGANISATION, unit_crosswalk
     from steps.marts import catalogue as indicator_catalogue
     from warehouse.engine import transaction
     from warehouse.loader import arrow_schema, replace_partition
-    from warehouse.schema import dim_indicator, dim_procedure, dim_unit, unit_source_id
+    from warehouse.schema import (
+        dim_indicator,
+        dim_procedure,
+        dim_unit,
+        unit_source_id,
+    )
+    from warehouse.schema import unit_crosswalk as crosswalk_table
 
     registry = settings.units
-    units = pa.Table.from_pylist([{
+    units = {origin: pa.Table.from_pylist([{
         "unit_code": u.unit_code, "valid_from": u.valid_from, "valid_to": u.valid_to,
         "name_vi": u.name_vi, "level": u.level, "parent_code": u.parent_code,
-        "stat_code": u.stat_code, "is_current": u.valid_to is None,
-    } for u in registry.units], schema=arrow_schema(dim_unit))
-    ids = pa.Table.from_pylist([s.__dict__ for s in registry.source_ids],
+        "stat_code": u.stat_code, "agency_code": u.agency_code, "origin": u.origin,
+        "is_current": u.valid_to is None,
+    } for u in registry.units if u.origin == origin], schema=arrow_schema(dim_unit))
+        for origin in ("reference", "config")}
+    ids = pa.Table.from_pylist([{**s.__dict__, "matched_by": "config", "origin": "config"}
+                                for s in registry.source_ids],
                                schema=arrow_schema(unit_source_id))
+    crosswalk = pa.Table.from_pylist([{
+        "old_unit_code": e.old_code, "new_unit_code": e.new_code, "old_level": e.old_level,
+        "new_level": e.new_level, "changed_on": REORGANISATION, "weight": e.weight,
+        "approximate": e.approximate, "basis": e.basis,
+    } for e in unit_crosswalk()], schema=arrow_schema(crosswalk_table))
     with open(settings.config_dir / "procedures.csv", encoding="utf-8", newline="") as handle:
         procedures = pa.Table.from_pylist([{
             **row, "processing_days": int(row["processing_days"]),
@@ -37,9 +54,13 @@ def refresh_reference(settings: Settings) -> dict[str, int]:
         "direction": i.direction, "formula_version": catalogue.formula_version,
         "summable_over_months": i.summable_over_months,
     } for i in catalogue.indicators], schema=arrow_schema(dim_indicator))
-    tables = {dim_unit: units, unit_source_id: ids, dim_procedure: procedures,
-              dim_indicator: indicators}
+    replaced = [(dim_unit, units["reference"], {"origin": "reference"}),
+                (dim_unit, units["config"], {"origin": "config"}),
+                (unit_source_id, ids, {"origin": "config"}), (crosswalk_table, crosswalk, {}),
+                (dim_procedure, procedures, {}), (dim_indicator, indicators, {})]
+    counts: dict[str, int] = {}
     with transaction(settings.warehouse_url) as conn:
-        for table, rows in tables.items():
-            replace_partition(conn, table, rows, {})
-    return {table.name: rows.num_rows for table, rows in tables.items()}
+        for table, rows, partition in replaced:
+            replace_partition(conn, table, rows, partition)
+            counts[table.name] = counts.get(table.name, 0) + rows.num_rows
+    return counts

@@ -53,7 +53,8 @@ def test_dag_runs_load_every_unit_of_both_months(demo_warehouse: Path) -> None:
 
 
 def test_loaded_scores_equal_the_simulated_worlds(demo_warehouse: Path) -> None:
-    world = NationalPortalWorld(UnitRegistry.from_folder(PROJECT_ROOT / "config" / "units"))
+    world = NationalPortalWorld(UnitRegistry.from_folder(PROJECT_ROOT / "config" / "units",
+                                                         reference=False))
     unit = next(u for u in world.registry.units if u.unit_code == "H99.03")
     with duckdb.connect(str(demo_warehouse), read_only=True) as db:
         for month in (Month(2026, 2), Month(2026, 3)):

@@ -19,8 +19,10 @@ from warehouse.migrate import PRE_MIGRATION, SchemaNotCurrentError, current, hea
 from warehouse.schema import metadata
 
 FIXTURES = Path(__file__).with_name("fixtures")
-VIEWS = {"v_portal_score", "v_portal_monthly_counters", "v_indicator_monthly",
-         "v_indicator_quarterly", "v_indicator_half_yearly", "v_indicator_yearly"}
+VIEWS_0001 = {"v_portal_score", "v_portal_monthly_counters", "v_indicator_monthly",
+              "v_indicator_quarterly", "v_indicator_half_yearly", "v_indicator_yearly"}
+VIEWS = VIEWS_0001 | {f"v_portal_score_{t}" for t in ("monthly", "quarterly", "half_yearly",
+                                                      "yearly", "year_to_date")}
 
 
 def execute(url: str, sql: str) -> list[tuple]:
@@ -123,8 +125,15 @@ def duck_url(tmp_path: Path) -> str:
 def test_upgrade_from_empty_on_duckdb(duck_url: str) -> None:
     assert upgrade(duck_url) == (None, head())
     assert_at_head_with_the_code_schema(duck_url)
-    assert execute(duck_url, "SELECT count(*), min(period_id), max(period_id) "
-                             "FROM dim_period") == [(204, 201901, 203512)]
+    # 17 years of 12 months, 4 quarters, 2 halves, 1 year and 12 years to date.
+    assert execute(duck_url, "SELECT period_type, count(*), min(period_id), max(period_id) "
+                             "FROM dim_period GROUP BY period_type ORDER BY 1") == [
+        ("half", 34, 201931, 203532), ("month", 204, 201901, 203512),
+        ("quarter", 68, 201921, 203524), ("year", 17, 201900, 203500),
+        ("year_to_date", 204, 201941, 203552)]
+    assert execute(duck_url, "SELECT label FROM dim_period WHERE period_id IN "
+                             "(202603, 202621, 202631, 202600, 202643) ORDER BY 1") == [
+        ("2026",), ("2026-03",), ("2026-H1",), ("2026-Q1",), ("2026-YTD03",)]
     assert upgrade(duck_url) == (head(), head())  # idempotent
 
 
@@ -157,7 +166,7 @@ def _revision_0001_is_the_pre_migration_schema(empty: str, dumped: str, dialect:
     upgrade(empty, "0001")
     build_pre_migration_warehouse(dumped, dialect)
     assert detailed_schema_of(empty) == detailed_schema_of(dumped)
-    assert views_of(empty) == views_of(dumped) == VIEWS
+    assert views_of(empty) == views_of(dumped) == VIEWS_0001
 
 
 def test_revision_0001_is_the_pre_migration_schema_on_duckdb(tmp_path: Path) -> None:

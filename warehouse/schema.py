@@ -50,39 +50,96 @@ def _load_key(*, primary_key: bool, source_comment: str | None = None) -> list[s
 dim_unit = sa.Table(
     "dim_unit", metadata,
     sa.Column("unit_code", sa.String(32), primary_key=True,
-              comment="portal agency code (mã cơ quan), e.g. H97 or H97.101"),
+              comment="statistical code (mã thống kê: province 2 digits, district 3, commune "
+                      "5) for administrative units; the portal agency code (e.g. H01.13) for "
+                      "departments and agencies, which no statistical list holds"),
     sa.Column("valid_from", sa.Date, primary_key=True),
     sa.Column("valid_to", sa.Date, comment="exclusive; NULL while current"),
-    sa.Column("name_vi", sa.String(255), nullable=False),
+    sa.Column("name_vi", sa.String(255), nullable=False, comment="NFC"),
     sa.Column("level", sa.String(16), nullable=False,
-              comment="province | department | commune | district"),
-    sa.Column("parent_code", sa.String(32)),
+              comment="province | department | district | commune"),
+    sa.Column("parent_code", sa.String(32), comment="unit_code of the parent then"),
     sa.Column("stat_code", sa.String(8), comment="statistical code (mã thống kê)"),
+    sa.Column("agency_code", sa.String(32),
+              comment="portal agency code (mã định danh), short form, where known"),
+    sa.Column("origin", sa.String(16), nullable=False,
+              comment="reference (vietnam-provinces, vietnamadminunits) | portal (registered "
+                      "from the portal's lists) | override (config/units/overrides.csv)"),
     sa.Column("is_current", sa.Boolean, nullable=False),
-    comment="Administrative units and agencies, SCD2 by validity dates",
+    comment="Administrative units and agencies of both eras, SCD2 by validity dates",
 )
 
 unit_source_id = sa.Table(
     "unit_source_id", metadata,
     sa.Column("scheme", sa.String(32), primary_key=True,
-              comment="legacy_766 | legacy_tinh | reporting | ..."),
+              comment="legacy_766 | legacy_tinh | reporting | agency_code | onestop_agency"),
     sa.Column("source_id", sa.String(64), primary_key=True),
-    sa.Column("valid_from", sa.Date, primary_key=True),
+    sa.Column("valid_from", sa.Date, primary_key=True,
+              comment="validity of the unit version it names"),
     sa.Column("valid_to", sa.Date),
     sa.Column("unit_code", sa.String(32), nullable=False),
-    comment="Crosswalk from each source's unit IDs to unit_code",
+    sa.Column("matched_by", sa.String(32), nullable=False,
+              comment="stat_code | agency_code | name | registered | override | config"),
+    sa.Column("origin", sa.String(16), nullable=False, comment="portal | config | override"),
+    sa.Column("source_dataset", sa.String(64), comment="dataset whose answer carried it"),
+    sa.Column("first_seen_period_id", sa.Integer, comment="period of the first answer"),
+    sa.Column("first_fetch_id", sa.String(64), comment="raw-zone fetch of the first answer"),
+    sa.Column("last_fetch_id", sa.String(64), comment="raw-zone fetch of the latest answer"),
+    comment="Crosswalk from each source's unit IDs to unit_code, with provenance",
+)
+
+unit_crosswalk = sa.Table(
+    "unit_crosswalk", metadata,
+    sa.Column("old_unit_code", sa.String(32), primary_key=True,
+              comment="unit before the 1 July 2025 reorganisation"),
+    sa.Column("new_unit_code", sa.String(32), primary_key=True, comment="unit from it"),
+    sa.Column("old_level", sa.String(16), nullable=False),
+    sa.Column("new_level", sa.String(16), nullable=False),
+    sa.Column("changed_on", sa.Date, nullable=False, comment="first day of the new unit"),
+    sa.Column("weight", sa.Double,
+              comment="share of the old unit that went to the new one; NULL: not known"),
+    sa.Column("approximate", sa.Boolean, nullable=False,
+              comment="the old unit was split: a roll-up along this edge is not exact"),
+    sa.Column("basis", sa.String(32), nullable=False,
+              comment="whole_province | whole_commune | divided_commune | special_zone"),
+    comment="Old -> new administrative units (many-to-many), from vietnamadminunits",
+)
+
+unit_match_issue = sa.Table(
+    "unit_match_issue", metadata,
+    sa.Column("dataset", sa.String(64), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True),
+    sa.Column("scheme", sa.String(32), primary_key=True),
+    sa.Column("source_id", sa.String(64), primary_key=True),
+    sa.Column("problem", sa.String(16), nullable=False, comment="unmatched | ambiguous"),
+    sa.Column("unit_name", sa.String(255), comment="as the source named it (NFC)"),
+    sa.Column("published_unit_code", sa.String(64), comment="agency code as sent"),
+    sa.Column("unit_level", sa.String(16)),
+    sa.Column("parent_code", sa.String(32), comment="the province whose list it came in"),
+    sa.Column("candidates", sa.Text, comment="unit codes it matched more than once"),
+    sa.Column("fetch_id", sa.String(64), nullable=False),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("seen_at", sa.DateTime(timezone=True), nullable=False),
+    comment="Units a source sent that matched no reference unit, or more than one; "
+            "resolved in config/units/overrides.csv (`reformstats units unmatched`)",
 )
 
 dim_period = sa.Table(
     "dim_period", metadata,
-    sa.Column("period_id", sa.Integer, primary_key=True, autoincrement=False, comment="YYYYMM"),
+    sa.Column("period_id", sa.Integer, primary_key=True, autoincrement=False,
+              comment="year*100 + month (month) | 20+quarter | 30+half | 0 (year) | "
+                      "40+month (year to date)"),
+    sa.Column("period_type", sa.String(16), nullable=False,
+              comment="month | quarter | half | year | year_to_date"),
+    sa.Column("label", sa.String(16), nullable=False,
+              comment="2026-03 | 2026-Q1 | 2026-H1 | 2026 | 2026-YTD03"),
     sa.Column("year", sa.SmallInteger, nullable=False),
-    sa.Column("half", sa.SmallInteger, nullable=False),
-    sa.Column("quarter", sa.SmallInteger, nullable=False),
-    sa.Column("month", sa.SmallInteger, nullable=False),
+    sa.Column("half", sa.SmallInteger, nullable=False, comment="of the last month"),
+    sa.Column("quarter", sa.SmallInteger, nullable=False, comment="of the last month"),
+    sa.Column("month", sa.SmallInteger, nullable=False, comment="the last month"),
     sa.Column("first_day", sa.Date, nullable=False),
     sa.Column("last_day", sa.Date, nullable=False),
-    comment="Calendar months 2019-01 .. 2035-12",
+    comment="Reporting periods of every type, 2019 .. 2035",
 )
 
 fact_portal_score = sa.Table(
@@ -95,8 +152,11 @@ fact_portal_score = sa.Table(
     *[sa.Column(c, sa.Numeric(6, 2)) for c in COMPONENT_COLUMNS],
     sa.Column("total_score", sa.Numeric(6, 2), comment="TONG_SCORE / totalScore as published"),
     sa.Column("published_rank", sa.Integer, comment="ROW_STT within the list it came from"),
+    sa.Column("list_scope", sa.String(32),
+              comment="national (the provinces) | the province unit_code whose departments "
+                      "and communes the list held; NULL for rows loaded before 0004"),
     *_lineage(),
-    comment="Decision 766 service-quality scores per unit and month, as published",
+    comment="Decision 766 service-quality scores per unit and period, as published",
 )
 
 fact_portal_monthly_counters = sa.Table(
