@@ -63,6 +63,7 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
         airflow_env.configure(data_dir / "airflow", extra)
         dags = [airflow_env.load_dag(dag_id) for dag_id in DAG_IDS]
         for month in months:
+            sim.world.published_through = month  # the portal as it is when the month ends
             for dag in dags:
                 t0 = time.monotonic()
                 run = airflow_env.run_month(dag, month)

@@ -1,33 +1,53 @@
 """National portal (Cổng DVCQG), one run per calendar month.
 
 partition, reference data, then for each of the registry's national-portal datasets
-(config/datasets.yaml) a task group: extract -> validate -> load. Each load publishes its
-table's Asset; the marts DAG rebuilds the month's indicators from it. The extracts run one
-after the other (the portal asks for ~1 request/s) and one dataset's failure does not stop
-another's. Backfill a year with `airflow backfill create --dag-id national_portal_monthly
---from-date 2025-01-01 --to-date 2025-12-31` (month-partition runs).
+(config/datasets.yaml) a task group mapped over the periods that end with the month (the
+month and the year to date; a quarter, half or year when one ends): extract -> validate ->
+load, each period a partition of its own. Each load publishes its table's Asset; the marts
+DAG rebuilds a month's indicators from it. A dataset's periods are extracted one at a time
+(the portal asks for ~1 request/s); datasets run side by side, and one dataset's or
+period's failure does not stop another's. A rejected partition (nothing good came, a
+configured province missing or empty, the wrong period answered) fails without retries:
+the same answer would be rejected again. A period an
+API generation does not publish (a half year on the reporting API) is skipped. Backfill a
+year with `airflow backfill create --dag-id national_portal_monthly --from-date
+2025-01-01 --to-date 2025-12-31` (month-partition runs).
 """
 
 from __future__ import annotations
 
-from airflow.sdk import TaskGroup, task
+from airflow.sdk import task, task_group
 
 from plugins.assets import announce_month, asset_of
 from plugins.monthly import opening_tasks, pipeline_dag
 from registry.settings import load_registry
 
-DATASETS = load_registry().of_source("national_portal", kind="fact")
+DATASETS = {d.name: d for d in load_registry().of_source("national_portal", kind="fact")}
 
 
-@task(trigger_rule="all_done")  # after the previous dataset's extract, whatever its outcome
-def extract(dataset: str, month: str) -> dict:
-    from domain.periods import Month
+@task
+def periods(month: str, period_types: list[str]) -> list[str]:
+    """The periods of the dataset's types that end with this month, as labels."""
+    from domain.periods import Month, periods_ending
+
+    return [str(p) for p in periods_ending(Month.parse(month), period_types)]
+
+
+# One period at a time per dataset (the portal asks for ~1 request/s).
+@task(max_active_tis_per_dagrun=1)
+def extract(dataset: str, period: str) -> dict:
+    from airflow.exceptions import AirflowSkipException
+
+    from domain.periods import Period
     from plugins.hooks import NationalPortalHook, pipeline_settings
     from steps.national_portal import extract
 
     settings = pipeline_settings()
-    return extract(dataset, Month.parse(month), NationalPortalHook(settings).get_config(),
-                   settings)
+    ref = extract(dataset, Period.parse(period), NationalPortalHook(settings).get_config(),
+                  settings)
+    if ref.get("not_published"):
+        raise AirflowSkipException(ref["not_published"])
+    return ref
 
 
 @task
@@ -40,29 +60,36 @@ def validate(ref: dict) -> dict:
 
 @task
 def load(validated: dict, run_id: str | None = None, outlet_events=None) -> dict:
-    from plugins.hooks import pipeline_settings
-    from steps.national_portal import load
+    from airflow.exceptions import AirflowFailException
 
-    audit = load(validated, run_id or "manual", pipeline_settings())
-    dataset = next(d for d in DATASETS if d.name == validated["dataset"])
-    announce_month(outlet_events, dataset, validated["month"])
+    from plugins.hooks import pipeline_settings
+    from steps.national_portal import PartitionRejected, load
+
+    try:
+        audit = load(validated, run_id or "manual", pipeline_settings())
+    except PartitionRejected as exc:  # the same answer would be rejected again: no retry
+        raise AirflowFailException(str(exc)) from exc
+    label = validated["month"]  # the period's label
+    announce_month(outlet_events, DATASETS[validated["dataset"]],
+                   label if len(label) == 7 and label[4] == "-" else "", period=label)
     return audit
+
+
+@task_group
+def period_partition(dataset: str, period: str) -> None:
+    """One dataset for one period: extract, validate, load."""
+    fetched = extract(dataset, period)
+    load.override(outlets=[asset_of(DATASETS[dataset])])(validate(fetched))
 
 
 @pipeline_dag("national_portal_monthly", doc=__doc__, tags=["national_portal", "monthly"],
               max_active_runs=3)
 def national_portal_monthly() -> None:
     month, reference = opening_tasks()
-    previous = None
-    for dataset in DATASETS:
-        with TaskGroup(group_id=dataset.name):
-            fetched = extract.override(task_id="extract")(dataset.name, month)
-            loaded = load.override(task_id="load", outlets=[asset_of(dataset)])(
-                validate.override(task_id="validate")(fetched))
-        reference >> loaded
-        if previous is not None:
-            previous >> fetched
-        previous = fetched
+    for name, dataset in DATASETS.items():
+        chosen = periods.override(task_id=f"periods_{name}")(month, list(dataset.period_types))
+        reference >> period_partition.override(group_id=name).partial(dataset=name).expand(
+            period=chosen)
 
 
 national_portal_monthly()

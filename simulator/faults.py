@@ -25,7 +25,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 HTTP_FAULTS = ("rate_limit", "server_error", "slow", "malformed_json", "bad_request")
-DATA_FAULTS = ("repeat_page", "missing_field", "bad_values", "unknown_unit", "expire_token",
+DATA_FAULTS = ("repeat_page", "missing_field", "bad_values", "unknown_unit", "stale_period",
+               "expire_token",
                "stats_mismatch")
 
 

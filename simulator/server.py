@@ -20,6 +20,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
+from domain.periods import Month
 from domain.units import UnitRegistry
 from simulator.errors import ApiError
 from simulator.faults import FaultPlan
@@ -40,11 +41,12 @@ class PortalSimulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0, seed: int = 766,
                  faults: FaultPlan | None = None, units_dir: Path = DEFAULT_UNITS,
                  procedures_file: Path = DEFAULT_PROCEDURES,
-                 dossiers_per_unit: float = 40.0, lookback_months: int = 4) -> None:
+                 dossiers_per_unit: float = 40.0, lookback_months: int = 4,
+                 published_through: Month | None = None) -> None:
         if host not in {"127.0.0.1", "localhost", "::1"}:
             raise ValueError("the simulator only listens on loopback")
         self.world = NationalPortalWorld(UnitRegistry.from_folder(units_dir, reference=False),
-                                         seed=seed)
+                                         seed=seed, published_through=published_through)
         self.faults = faults or FaultPlan()
         current_faults = lambda: self.faults  # noqa: E731  (tests swap the plan)
         self.legacy = LegacyGateway(self.world, current_faults)

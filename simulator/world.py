@@ -8,13 +8,15 @@ balance (channels add up to the dossiers handled); values drift month to month.
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
-from domain.periods import Month
+from domain.periods import VN_TZ, Month, Period
 from domain.units import Unit, UnitRegistry
+from simulator.portal_units import PortalUnit, PortalUnits
 
 # The six 766 components as the portal shows them, with their maxima (SOURCES.md §1a);
 # the simulator's own table, not the pipeline's.
@@ -45,21 +47,52 @@ def _clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
 
 @dataclass
 class NationalPortalWorld:
+    """`portal` holds the units the portal lists, with its own IDs and agency codes;
+    `registry` the pipeline's configuration, for the IDs no portal list carries (the
+    monthly-counter service's province IDs) and the one-stop systems' agencies."""
+
     registry: UnitRegistry
     seed: int = 766
+    portal: PortalUnits | None = None
+    # The last month the portal has scored ("now", for year-to-date answers); None: every
+    # month up to last month in Vietnam's time.
+    published_through: Month | None = None
+
+    def __post_init__(self) -> None:
+        if self.portal is None:
+            self.portal = PortalUnits(self.seed)
+
+    def _through(self) -> Month:
+        if self.published_through is not None:
+            return self.published_through
+        today = dt.datetime.now(VN_TZ).date()
+        return Month(today.year, today.month).previous()
+
+    def is_scored(self, period: Period) -> bool:
+        return period.last_month <= self._through()
+
+    def scored_through(self, year: int) -> int | None:
+        """The last month of `year` scored so far (12: the whole year), None: none yet."""
+        through = self._through()
+        if through.year > year:
+            return 12
+        return through.month if through.year == year else None
 
     # -- units ---------------------------------------------------------------------------
-    def provinces(self, month: Month) -> list[Unit]:
-        return self.registry.provinces(month.first_day)
+    def provinces(self, period: Period | Month) -> list[PortalUnit]:
+        """The national list: the provinces as they are on the period's last day."""
+        return self.portal.provinces(period.last_day)
 
-    def children(self, province: Unit, month: Month) -> list[Unit]:
-        return self.registry.children(province.unit_code, month.first_day)
+    def children(self, province: PortalUnit, period: Period | Month) -> list[PortalUnit]:
+        return self.portal.children(province, period.last_day)
 
-    def legacy_id(self, unit: Unit, month: Month, scheme: str = "legacy_766") -> str:
-        return self.registry.source_id(scheme, unit.unit_code, month.first_day)
-
-    def reporting_id(self, unit: Unit, month: Month) -> str:
-        return self.registry.source_id("reporting", unit.unit_code, month.first_day)
+    def monthly_sum_id(self, province: PortalUnit, month: Month) -> str | None:
+        """report_by_month_sum_service's ID for a province (configured, as in real life)."""
+        try:
+            return self.registry.source_id("legacy_tinh", province.unit.unit_code,
+                                           month.first_day)
+        except KeyError:
+            return None
 
     # -- 766 scores ----------------------------------------------------------------------
     def _quality(self, unit: Unit, component: str, month: Month) -> float:
@@ -89,6 +122,15 @@ class NationalPortalWorld:
                             "denominator": denominator, "ratio": round(100 * share, 2),
                             "score": round(score, 2), "maxScore": max_score})
         return metrics
+
+    def period_scores(self, unit: Unit, period: Period) -> dict[str, float]:
+        """A longer period's scores: each component the mean of its months, rounded; the
+        total their sum."""
+        months = [self.scores(unit, m) for m in period.months]
+        result = {code: round(sum(m[code] for m in months) / len(months), 2)
+                  for code in COMPONENT_MAXIMA}
+        result["TONG_SCORE"] = round(sum(result.values()), 2)
+        return result
 
     def scores(self, unit: Unit, month: Month) -> dict[str, float]:
         """Component scores (each within its max) and TONG_SCORE, rounded to 2 decimals."""
@@ -157,8 +199,13 @@ class NationalPortalWorld:
         }
 
     # -- presentation quirks real sources have -------------------------------------------
-    def display_name(self, unit: Unit, month: Month) -> str:
-        """Some months send names decomposed (NFD), as some real systems do."""
-        if _unit_random(self.seed, unit.unit_code, str(month), "nfd") < 0.2:
-            return unicodedata.normalize("NFD", unit.name_vi)
-        return unit.name_vi
+    def display_name(self, unit: Unit, period: Period | Month, name: str | None = None) -> str:
+        """Some answers send names decomposed (NFD), as some real systems do."""
+        name = name or unit.name_vi
+        if _unit_random(self.seed, unit.unit_code, str(period), "nfd") < 0.2:
+            return unicodedata.normalize("NFD", name)
+        return name
+
+    def as_text(self, unit: Unit, period: Period | Month, field: str) -> bool:
+        """Whether an answer sends this number as a string (real gateways mix them)."""
+        return _unit_random(self.seed, unit.unit_code, str(period), field, "str") < 0.3

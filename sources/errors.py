@@ -30,3 +30,8 @@ class SourceResponseError(SourceError):
 
 class IncompleteFetchError(SourceError):
     """Paging ended with fewer (or more) records than the source said it has."""
+
+
+class NotPublishedError(SourceError):
+    """The source does not publish this at all (e.g. a half year on the reporting API):
+    nothing to fetch, which is not a failure of the source."""

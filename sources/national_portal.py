@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from domain.periods import Month
-from sources.errors import SourceResponseError
+from domain.periods import Month, Period
+from sources.errors import NotPublishedError, SourceResponseError
 from sources.http import FetchedResponse, HttpOptions, HttpSource
 from sources.paging import Page, collect_pages
 
@@ -91,23 +91,37 @@ class LegacyGatewayClient:
             "POST", LEGACY_PATH, params=params,
             data={"params": json.dumps(params, ensure_ascii=False)})
 
-    def report_766(self, month: Month, tinh_id: str = "0", *, loaidonvi: int = 1,
+    @staticmethod
+    def period_parameters(period: Period) -> dict[str, Any]:
+        """`p_nam` and one of `p_thang` (month), `p_quy` (quarter), `p_6thang` (half); all
+        0 asks for the year, which during the year is the year to date."""
+        number = {"month": ("p_thang", period.number), "quarter": ("p_quy", period.number),
+                  "half": ("p_6thang", period.number)}.get(period.period_type)
+        params: dict[str, Any] = {"p_nam": str(period.year), "p_6thang": 0, "p_quy": 0,
+                                  "p_thang": 0}
+        if number:
+            params[number[0]] = number[1]
+        return params
+
+    def report_766(self, period: Period | Month, tinh_id: str = "0", *, loaidonvi: int = 1,
                    loaichitieu: int = 0) -> list[dict[str, Any]]:
-        """766 scores for a month: all provinces (`tinh_id="0"`) or one province's
+        """766 scores for a period: all provinces (`tinh_id="0"`) or one province's
         departments and communes. Pages until complete; de-duplicates by `ID`."""
         service = "report_tinh_766_service"
+        if isinstance(period, Month):
+            period = Period.of_month(period)
 
         def fetch(page_index: int) -> Page:
             payload, _ = self.call(
-                service, p_nam=str(month.year), p_6thang=0, p_quy=0, p_thang=month.month,
-                p_tinh_id=str(tinh_id), p_loaidonvi=loaidonvi, loaichitieu=loaichitieu,
-                pageIndex=page_index, pageSize=self.page_size, p_default=0)
+                service, **self.period_parameters(period), p_tinh_id=str(tinh_id),
+                p_loaidonvi=loaidonvi, loaichitieu=loaichitieu, pageIndex=page_index,
+                pageSize=self.page_size, p_default=0)
             records, total = _legacy_records(payload, service)
             return Page(records, total)
 
         records, _ = collect_pages(
             fetch, key=lambda r: r.get("ID"), page_size=self.page_size,
-            what=f"{service} {month} tinh={tinh_id}")
+            what=f"{service} {period} tinh={tinh_id}")
         return records
 
     def monthly_sum(self, month: Month, tinh_id: str, linhvuc: str = "") -> dict[str, Any]:
@@ -141,13 +155,31 @@ class ReportingApiClient:
             raise SourceResponseError(f"reporting API {group}: 'data' is not an object")
         return data
 
-    def evaluation(self, group: str, month: Month,
+    @staticmethod
+    def period_body(period: Period) -> dict[str, Any]:
+        """`timeType` and its fields. The API has no half year; `year` is the year so far,
+        so a year to date is asked for as the year (the answer says how far it goes)."""
+        if period.period_type == "month":
+            return {"timeType": "month", "year": period.year, "month": period.number}
+        if period.period_type == "quarter":
+            return {"timeType": "quarter", "year": period.year, "quarter": period.number}
+        if period.period_type in {"year", "year_to_date"}:
+            return {"timeType": "year", "year": period.year}
+        raise NotPublishedError(f"the reporting API publishes no {period.period_type} "
+                                f"({period}); the legacy gateway does")
+
+    def evaluation(self, group: str, period: Period | Month,
                    root_department_id: str | None = None) -> list[dict[str, Any]]:
-        """`evaluation[]` of a group for a month, all pages. Without a root department the
-        national list of provinces is asked for (`departmentType: ADMINISTRATIVE_UNIT`)."""
+        """`evaluation[]` of a group for a period, all pages. Without a root department the
+        national list of provinces is asked for (`departmentType: ADMINISTRATIVE_UNIT`).
+        `self.covered` then holds the period the answer says it covers (see
+        `covered_period`)."""
+        if isinstance(period, Month):
+            period = Period.of_month(period)
+        self.covered: str | None = None
+
         def fetch(page: int) -> Page:
-            body: dict[str, Any] = {"timeType": "month", "year": month.year,
-                                    "month": month.month, "currentPage": page,
+            body: dict[str, Any] = {**self.period_body(period), "currentPage": page,
                                     "pageSize": self.page_size}
             if root_department_id:
                 body["rootDepartmentId"] = root_department_id
@@ -157,11 +189,32 @@ class ReportingApiClient:
             items = data.get("evaluation")
             if not isinstance(items, list):
                 raise SourceResponseError(f"reporting API {group}: no evaluation[] list")
+            if page == 1:
+                self.covered = covered_period(period, data.get("monthlyChart"))
             pagination = data.get("pagination") or {}
             total = pagination.get("totalItems")
             return Page(items, int(total) if total is not None else None)
 
         records, _ = collect_pages(
             fetch, key=lambda r: r.get("departmentId"), page_size=self.page_size,
-            what=f"reporting {group} {month} root={root_department_id or 'national'}")
+            what=f"reporting {group} {period} root={root_department_id or 'national'}")
         return records
+
+
+def covered_period(requested: Period, chart: Any) -> str | None:
+    """The period an answer covers, read from its `monthlyChart` (months not yet scored are
+    null): a year's answer covers the year to date through its last scored month; a
+    month's or quarter's is `unscored` when its last month is not scored yet. None: the
+    answer does not say."""
+    if not isinstance(chart, list) or not chart:
+        return None
+    scored = sorted(int(m["month"]) for m in chart
+                    if isinstance(m, dict) and m.get("averageScore") is not None
+                    and str(m.get("month", "")).isdigit())
+    if requested.period_type in {"year", "year_to_date"}:
+        if not scored:
+            return "unscored"
+        last = scored[-1]
+        return str(Period("year", requested.year, 0) if last == 12
+                   else Period("year_to_date", requested.year, last))
+    return str(requested) if requested.last_month.month in scored else "unscored"

@@ -34,7 +34,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from domain.periods import Month
+from domain.periods import Month, Period
 from sources.http import FetchedResponse
 
 MANIFEST = "_manifest.json"
@@ -169,10 +169,14 @@ class RawZone:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
 
-    def month_folder(self, source: str, dataset: str, month: Month) -> Path:
+    def month_folder(self, source: str, dataset: str, month: Month | Period) -> Path:
+        """A partition's folder: `month=2026-03`, or `period=2026-Q1` for a dataset
+        partitioned by period (whose FetchRef.month then holds the period's label)."""
+        if isinstance(month, Period):
+            return self.root / source / dataset / f"period={month}"
         return self.root / source / dataset / f"month={month}"
 
-    def new_fetch(self, source: str, dataset: str, month: Month) -> FetchWriter:
+    def new_fetch(self, source: str, dataset: str, month: Month | Period) -> FetchWriter:
         fetch_id = new_fetch_id()
         folder = self.month_folder(source, dataset, month) / f"fetch={fetch_id}"
         ref = FetchRef(source, dataset, str(month), fetch_id, str(folder))

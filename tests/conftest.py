@@ -10,15 +10,18 @@ import os
 import shutil
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from domain.periods import Month
 from registry.settings import PROJECT_ROOT, Settings
 from simulator import FaultPlan, PortalSimulator
 from sources.national_portal import NationalPortalConfig
+
+SCORED_THROUGH = Month(2026, 3)
 
 # Airflow (imported by plugins.*) must never touch ~/airflow or load examples from tests.
 os.environ.setdefault("AIRFLOW_HOME", tempfile.mkdtemp(prefix="reformstats-airflow-"))
@@ -31,13 +34,17 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 
 @pytest.fixture
 def simulator() -> Iterator[callable]:
-    """Factory: simulator(faults={...}, **plan options) -> a started PortalSimulator."""
+    """Factory: simulator(faults={...}, **plan options) -> a started PortalSimulator. Its
+    "now" (the last month it has scored) is SCORED_THROUGH unless given, so year-to-date
+    answers do not depend on the day the suite runs."""
     started: list[PortalSimulator] = []
 
     def start(faults: dict[str, int] | None = None, seed: int = 766,
-              dossiers_per_unit: float = 40.0, **options: float) -> PortalSimulator:
+              dossiers_per_unit: float = 40.0, published_through: Month = SCORED_THROUGH,
+              **options: float) -> PortalSimulator:
         sim = PortalSimulator(seed=seed, faults=FaultPlan(dict(faults or {}), **options),
-                              dossiers_per_unit=dossiers_per_unit)
+                              dossiers_per_unit=dossiers_per_unit,
+                              published_through=published_through)
         started.append(sim.start())
         return sim
 
@@ -72,6 +79,30 @@ def settings(tmp_path: Path, migrated_duckdb: Path) -> Settings:
     shutil.copyfile(migrated_duckdb, data / "warehouse.duckdb")
     return Settings(config_dir=PROJECT_ROOT / "config", data_dir=data,
                     warehouse_url=f"duckdb:///{data / 'warehouse.duckdb'}")
+
+
+@pytest.fixture
+def own_config(settings: Settings, tmp_path: Path) -> Callable[..., Settings]:
+    """Factory: settings whose config folder is a copy of config/, with `sources` (a dict
+    merged into sources.yaml's national_portal section) and files (relative path -> text)
+    changed, as a deployment would change them."""
+    import yaml
+
+    def make(national_portal: dict | None = None, **files: str) -> Settings:
+        folder = tmp_path / "config"
+        if not folder.exists():
+            shutil.copytree(PROJECT_ROOT / "config", folder)
+        if national_portal:
+            path = folder / "sources.yaml"
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+            data["national_portal"].update(national_portal)
+            path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        for name, text in files.items():
+            (folder / name.replace("__", "/")).write_text(text, encoding="utf-8")
+        return Settings(config_dir=folder, data_dir=settings.data_dir,
+                        warehouse_url=settings.warehouse_url)
+
+    return make
 
 
 def pg_schema_url(base: str = PG_BASE_URL) -> Iterator[str]:

@@ -63,24 +63,24 @@ def test_monthly_dags_use_real_intervals_and_explicit_catchup(parsed: dict) -> N
     assert all(catchup is False for catchup in parsed["catchup"].values())
 
 
-def test_national_portal_dag_has_one_group_per_registry_dataset(parsed: dict) -> None:
+def test_national_portal_dag_maps_one_group_per_dataset_over_its_periods(parsed: dict) -> None:
     tasks = parsed["tasks"]["national_portal_monthly"]
     datasets = [d.name for d in REGISTRY.of_source("national_portal", kind="fact")]
-    assert datasets  # in the registry's order, whatever they are
-    assert set(tasks) == OPENING | {f"{d}.{step}" for d in datasets
-                                    for step in ("extract", "validate", "load")}
-    for i, name in enumerate(datasets):
+    assert datasets
+    assert set(tasks) == OPENING | {f"periods_{d}" for d in datasets} | {
+        f"{d}.{step}" for d in datasets for step in ("extract", "validate", "load")}
+    for name in datasets:
         extract, validate, load = (tasks[f"{name}.{s}"] for s in ("extract", "validate",
                                                                   "load"))
-        # extracts run one after another, each whatever the previous one's outcome
-        previous = [f"{datasets[i - 1]}.extract"] if i else []
-        assert extract["upstream"] == sorted(["partition", *previous])
-        assert extract["trigger_rule"] == "all_done"
+        # each dataset on its own: no other dataset's task is upstream of its group
+        assert extract["upstream"] == sorted(["refresh_reference", f"periods_{name}"])
         assert validate["upstream"] == [f"{name}.extract"]
-        assert load["upstream"] == sorted([f"{name}.validate", "refresh_reference"])
+        assert load["upstream"] == [f"{name}.validate"]
         assert load["outlets"] == [asset(name)]
-        assert all(t["mapped_over"] is None and t["mapped_group"] is None
-                   for t in (extract, validate, load))
+        for task in (extract, validate, load):
+            assert task["mapped_group"] == name
+            assert task["group_mapped_over"] == {"period": {"from_task": f"periods_{name}"}}
+        assert tasks[f"periods_{name}"]["upstream"] == ["partition"]
 
 
 def test_onestop_dag_maps_one_group_per_province(parsed: dict) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from domain.periods import Month
+from domain.periods import Period
 from domain.units import UnitRegistry
 from registry.settings import PROJECT_ROOT
 from simulator.world import NationalPortalWorld
@@ -35,33 +35,44 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return data_dir / "warehouse.duckdb"
 
 
-def test_dag_runs_load_every_unit_of_both_months(demo_warehouse: Path) -> None:
+UNITS = 34 + 12 + 102 + 12 + 45  # provinces; An Giang's and Điện Biên's lists
+# A run for February loads the month and the year to date (legacy gateway); for March the
+# month, the first quarter and the year to date (reporting API, from 2026-03).
+PERIODS = {202602: "legacy_gateway", 202642: "legacy_gateway", 202603: "reporting_api",
+           202621: "reporting_api", 202643: "reporting_api"}
+
+
+def test_dag_runs_load_every_unit_of_every_period(demo_warehouse: Path) -> None:
     with duckdb.connect(str(demo_warehouse), read_only=True) as db:
-        per_month = dict(db.execute("SELECT period_id, count(*) FROM fact_portal_score "
-                                    "GROUP BY 1").fetchall())
+        per_period = dict(db.execute("SELECT period_id, count(*) FROM fact_portal_score "
+                                     "GROUP BY 1").fetchall())
         quarantined = db.execute("SELECT count(*) FROM quarantine_row").fetchone()[0]
         counters = db.execute("SELECT count(*) FROM fact_portal_monthly_counters").fetchone()[0]
         apis = dict(db.execute("SELECT period_id, min(source_api) FROM fact_portal_score "
                                "GROUP BY 1").fetchall())
         audits = db.execute("SELECT count(*), sum(rows_loaded) FROM load_audit "
                             "WHERE source = 'national_portal'").fetchone()
+        issues = db.execute("SELECT count(*) FROM unit_match_issue").fetchone()[0]
     # The one missing field lands in whichever dataset the simulator answered first.
-    assert per_month[202602] + per_month[202603] + counters + quarantined == 2 * 93 + 6
-    assert quarantined == 1
-    assert apis == {202602: "legacy_gateway", 202603: "reporting_api"}
-    assert audits == (4, per_month[202602] + per_month[202603] + counters)
+    assert sum(per_period.values()) + counters + quarantined == len(PERIODS) * UNITS + 2 * 2
+    assert quarantined == 1 and issues == 0
+    assert apis == PERIODS
+    assert audits == (len(PERIODS) + 2, sum(per_period.values()) + counters)
 
 
 def test_loaded_scores_equal_the_simulated_worlds(demo_warehouse: Path) -> None:
     world = NationalPortalWorld(UnitRegistry.from_folder(PROJECT_ROOT / "config" / "units",
                                                          reference=False))
-    unit = next(u for u in world.registry.units if u.unit_code == "H99.03")
+    march = Period("month", 2026, 3)
+    province = next(p for p in world.provinces(march) if p.unit.unit_code == "11")
+    commune = world.children(province, march)[-1].unit
     with duckdb.connect(str(demo_warehouse), read_only=True) as db:
-        for month in (Month(2026, 2), Month(2026, 3)):
+        for label in ("2026-02", "2026-03", "2026-Q1", "2026-YTD02", "2026-YTD03"):
+            period = Period.parse(label)
             row = db.execute("SELECT ckmb, tdgq, mdsh, total_score FROM fact_portal_score "
-                             "WHERE unit_code = 'H99.03' AND period_id = ?",
-                             [month.period_id]).fetchone()
-            expected = world.scores(unit, month)
+                             "WHERE unit_code = ? AND period_id = ?",
+                             [commune.unit_code, period.period_id]).fetchone()
+            expected = world.period_scores(commune, period)
             assert [float(v) for v in row] == pytest.approx(
                 [expected["CKMB"], expected["TDGQ"], expected["MDSH"], expected["TONG_SCORE"]])
 

@@ -16,7 +16,15 @@ from sources.paging import Page, collect_pages
 from tests.conftest import fast_config
 
 MONTH = Month(2025, 10)
-PROVINCE_766_ID = "900001"  # H97 in config/units/source_ids.csv
+# Điện Biên (11) on the simulated portal: 12 departments and 45 communes (the reference
+# package's count for the province), 57 rows in its list.
+DIEN_BIEN_ROWS = 12 + 45
+
+
+def province_ids(sim, code: str = "11") -> tuple[str, str]:
+    """The portal's own (legacy, reporting) IDs of a province, as its national list says."""
+    province = next(p for p in sim.world.provinces(MONTH) if p.unit.unit_code == code)
+    return sim.world.portal.legacy_id(province), sim.world.portal.reporting_id(province)
 
 
 def served(sim) -> int:
@@ -32,7 +40,9 @@ def legacy(sim, **overrides) -> LegacyGatewayClient:
 def test_clean_run_returns_all_provinces_with_their_ids(simulator) -> None:
     sim = simulator()
     records = legacy(sim).report_766(MONTH)
-    assert sorted(r["MA_COQUAN"] for r in records) == ["H97", "H98", "H99"]
+    assert len(records) == 34 == len({r["ID"] for r in records})  # the provinces since 2025-07
+    assert all(isinstance(r["ID"], str) and r["ID"].isdigit() for r in records)
+    assert "H01" in {r["MA_COQUAN"] for r in records}  # An Giang's agency code
     assert served(sim) == 1
 
 
@@ -42,7 +52,7 @@ def test_429_is_retried_after_the_servers_retry_after(simulator) -> None:
     started = time.monotonic()
     records = client.report_766(MONTH)
     elapsed = time.monotonic() - started
-    assert len(records) == 3
+    assert len(records) == 34
     assert client.http.attempts == 3 == served(sim)
     assert elapsed >= 0.6  # waited Retry-After twice, not the 0.05 s backoff
 
@@ -50,7 +60,7 @@ def test_429_is_retried_after_the_servers_retry_after(simulator) -> None:
 def test_500_and_503_are_retried_with_backoff(simulator) -> None:
     sim = simulator({"server_error": 2})
     client = legacy(sim)
-    assert len(client.report_766(MONTH)) == 3
+    assert len(client.report_766(MONTH)) == 34
     assert client.http.attempts == 3
     assert sim.faults.fired == {"server_error": 2}
 
@@ -66,7 +76,7 @@ def test_retries_are_bounded_and_the_last_error_is_raised(simulator) -> None:
 def test_slow_answer_past_the_timeout_is_retried(simulator) -> None:
     sim = simulator({"slow": 1}, slow_seconds=1.5)
     client = legacy(sim, read_timeout=0.4)
-    assert len(client.report_766(MONTH)) == 3
+    assert len(client.report_766(MONTH)) == 34
     assert client.http.attempts == 2
 
 
@@ -75,7 +85,7 @@ def test_malformed_json_is_retried_and_its_bytes_still_kept(simulator) -> None:
     kept: list[FetchedResponse] = []
     config = fast_config(sim.url)
     client = LegacyGatewayClient(config.http(on_response=kept.append))
-    assert len(client.report_766(MONTH)) == 3
+    assert len(client.report_766(MONTH)) == 34
     assert len(kept) == 2
     with pytest.raises(RetryableSourceError, match="unreadable JSON"):
         kept[0].json()
@@ -93,10 +103,10 @@ def test_non_retryable_4xx_fails_at_once_with_a_clear_error(simulator) -> None:
 def test_repeated_page_is_asked_again_and_no_record_is_duplicated(simulator) -> None:
     sim = simulator({"repeat_page": 1})
     client = legacy(sim, page_size=7)
-    records = client.report_766(MONTH, PROVINCE_766_ID)
+    records = client.report_766(MONTH, province_ids(sim)[0])
     ids = [r["ID"] for r in records]
-    assert len(ids) == len(set(ids)) == int(records[0]["TOTAL"]) == 30
-    assert client.http.attempts == 6  # 5 pages of 7 + the repeated one asked again
+    assert len(ids) == len(set(ids)) == int(records[0]["TOTAL"]) == DIEN_BIEN_ROWS
+    assert client.http.attempts == 10  # 9 pages of 7 (57 rows) + the repeated one again
     assert sim.faults.fired == {"repeat_page": 1}
 
 
@@ -104,9 +114,8 @@ def test_reporting_api_pages_until_total_items(simulator) -> None:
     sim = simulator({"repeat_page": 1})
     config = fast_config(sim.url)
     client = ReportingApiClient(config.http(), page_size=8)
-    root = "09deecf3-b17d-5eca-9daf-bca387acaf68"  # H97
-    items = client.evaluation("service-results", Month(2026, 3), root)
-    assert len({i["departmentId"] for i in items}) == len(items) == 30
+    items = client.evaluation("service-results", Month(2026, 3), province_ids(sim)[1])
+    assert len({i["departmentId"] for i in items}) == len(items) == DIEN_BIEN_ROWS
     assert {i["childGroup"] for i in items} == {"AGENCY", "COMMUNE"}
 
 
@@ -120,7 +129,7 @@ def test_throttle_spaces_requests_at_the_configured_rate(simulator) -> None:
     sim = simulator()
     client = legacy(sim, rate_per_second=5.0)
     for _ in range(4):
-        client.monthly_sum(MONTH, "11397")
+        client.monthly_sum(MONTH, "11311")  # config/units/source_ids.csv
     times = [r["t"] for r in requests.get(f"{sim.url}/__sim/requests", timeout=5).json()]
     gaps = [b - a for a, b in itertools.pairwise(times)]
     assert len(gaps) == 3

@@ -11,16 +11,17 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from domain.periods import Month
+from domain.periods import Period
 from sources.errors import SourceHTTPError
 from sources.raw_zone import FetchRef, RawZone, read_manifest
 from steps import national_portal as steps
 from tests.conftest import fast_config
 from warehouse.schema import metadata
 
-LEGACY_MONTH = Month(2026, 2)
-REPORTING_MONTH = Month(2026, 3)
-UNITS_PER_MONTH = 93  # 3 provinces + 3 x (12 departments + 18 communes)
+LEGACY_MONTH = Period("month", 2026, 2)
+REPORTING_MONTH = Period("month", 2026, 3)
+# 34 provinces + An Giang (91): 12 departments, 102 communes + Điện Biên (11): 12, 45
+UNITS_PER_MONTH = 34 + 12 + 102 + 12 + 45
 
 
 def run_month(dataset, month, sim, settings, run_id="run-1"):
@@ -58,7 +59,7 @@ def test_raw_zone_keeps_every_response_byte_for_byte_with_its_hash(simulator, se
                                            fast_config(sim.url), settings))
     manifest = read_manifest(ref.path)
     assert manifest["status"] == "complete"
-    assert manifest["responses"] == 4  # national list + one list per province
+    assert manifest["responses"] == 3  # national list + one list per covered province
     bodies = sorted(Path(ref.path, "responses").glob("*.body"))
     for body, sha in zip(bodies, manifest["sha256"], strict=True):
         meta = json.loads(body.with_suffix(".meta.json").read_text())
@@ -107,15 +108,15 @@ def test_a_dropped_file_lands_byte_for_byte_with_its_hash(tmp_path, settings):
 def test_bad_rows_are_quarantined_with_reasons_and_good_rows_loaded(simulator, settings):
     sim = simulator({"missing_field": 1, "bad_values": 1, "unknown_unit": 1})
     _, validated, audit = run_month("portal_score", LEGACY_MONTH, sim, settings)
-    assert validated["rows_in"] == UNITS_PER_MONTH
+    assert validated["rows_in"] == UNITS_PER_MONTH + 1  # the portal also lists an unknown unit
     assert audit["rows_quarantined"] == 3
-    assert audit["rows_loaded"] == UNITS_PER_MONTH - 3
+    assert audit["rows_loaded"] == UNITS_PER_MONTH - 2
     url = settings.warehouse_url
     reasons = scalar(url, "SELECT string_agg(reasons, ' | ') FROM quarantine_row")
     assert "component TDGQ is present" in reasons
     assert "component CKMB within [0, 18]" in reasons
     assert "total = sum of the six components" in reasons
-    assert "maps to a known unit" in reasons
+    assert "unit unmatched: no unit named 'UBND xã Không Có Thật'" in reasons
     assert scalar(url, "SELECT count(*) FROM dq_result WHERE NOT success") >= 4
     assert scalar(url, "SELECT max(ckmb) FROM fact_portal_score") <= 18
 
@@ -124,7 +125,7 @@ def test_monthly_counters_with_negative_count_and_rate_over_100_are_quarantined(
         simulator, settings):
     sim = simulator({"bad_values": 1})
     _, _, audit = run_month("portal_monthly_counters", LEGACY_MONTH, sim, settings)
-    assert (audit["rows_loaded"], audit["rows_quarantined"]) == (2, 1)
+    assert (audit["rows_loaded"], audit["rows_quarantined"]) == (1, 1)  # 91 and 11
     reasons = scalar(settings.warehouse_url, "SELECT reasons FROM quarantine_row")
     assert "received_postal is a non-negative count" in reasons
     assert "published_on_time_pct is a percentage" in reasons
@@ -134,10 +135,13 @@ def test_reporting_api_month_loads_the_same_scores_the_world_holds(simulator, se
     sim = simulator()
     _, _, audit = run_month("portal_score", REPORTING_MONTH, sim, settings)
     assert audit["rows_loaded"] == UNITS_PER_MONTH
-    commune = next(u for u in sim.world.registry.units if u.unit_code == "H98.105")
-    expected = sim.world.scores(commune, REPORTING_MONTH)
+    province = next(p for p in sim.world.provinces(REPORTING_MONTH)
+                    if p.unit.unit_code == "11")
+    commune = sim.world.children(province, REPORTING_MONTH)[-1].unit
+    expected = sim.world.scores(commune, REPORTING_MONTH.last_month)
     loaded = scalar(settings.warehouse_url, "SELECT total_score FROM fact_portal_score "
-                    f"WHERE unit_code = 'H98.105' AND period_id = {REPORTING_MONTH.period_id}")
+                    f"WHERE unit_code = '{commune.unit_code}' AND period_id = "
+                    f"{REPORTING_MONTH.period_id}")
     assert float(loaded) == pytest.approx(expected["TONG_SCORE"])
 
 
@@ -214,5 +218,5 @@ def test_postgres_and_duckdb_load_identical_rows(simulator, settings, pg_url):
     duck = fact_rows(settings.warehouse_url, "fact_portal_monthly_counters",
                      LEGACY_MONTH.period_id)
     pg = fact_rows(pg_url, "fact_portal_monthly_counters", LEGACY_MONTH.period_id)
-    assert len(duck) == 3
+    assert len(duck) == 2
     assert [tuple(map(str, r)) for r in duck] == [tuple(map(str, r)) for r in pg]

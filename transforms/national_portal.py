@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from domain.periods import Month
+from domain.periods import Period
 from domain.units import UnitRegistry
 from transforms.coerce import CoercionError, to_count, to_id, to_number, to_text
 
@@ -38,9 +38,10 @@ LEVEL_BY_CHILD_GROUP = {"AGENCY": "department", "COMMUNE": "commune"}
 
 PORTAL_SCORE_COLUMNS = [
     "unit_code", "period_id", "source_api", "source_unit_id", "published_unit_code",
-    "unit_name", "unit_level", *COMPONENT_COLUMNS, "total_score", "published_rank",
-    "record_index", "parse_errors",
+    "unit_name", "unit_level", "list_scope", *COMPONENT_COLUMNS, "total_score",
+    "published_rank", "record_index", "parse_errors",
 ]
+NATIONAL_LIST = "national"  # the request key (list scope) of the national list
 
 # report_by_month_sum_service: portal field -> warehouse column (counts only; rates below).
 MONTHLY_COUNT_FIELDS: dict[str, str] = {
@@ -98,11 +99,13 @@ class _Row:
         self.read("published_unit_code", record, code_field, to_text)
         self.read("unit_name", record, name_field, to_text)
 
-    def locate(self, units: UnitRegistry, scheme: str, month: Month, api: str) -> None:
-        """Our unit (through the `scheme` crosswalk), the period and the API it came by."""
-        self.values["unit_code"] = units.lookup(scheme, self.values["source_unit_id"],
-                                                month.first_day)
-        self.values["period_id"] = month.period_id
+    def locate(self, units: UnitRegistry | None, scheme: str, period: Period,
+               api: str) -> None:
+        """The period and the API it came by; our unit through the `scheme` crosswalk of
+        configured IDs when `units` is given, else left to unit matching (None here)."""
+        self.values["unit_code"] = (units.lookup(scheme, self.values["source_unit_id"],
+                                                 period.first_day) if units else None)
+        self.values["period_id"] = period.period_id
         self.values["source_api"] = api
 
     def finish(self, index: int) -> dict[str, Any]:
@@ -123,16 +126,18 @@ def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     return frame
 
 
-def legacy_766_scores(records: Iterable[Mapping[str, Any]], month: Month,
-                      units: UnitRegistry) -> pd.DataFrame:
-    """Rows of `report_tinh_766_service` -> portal_score frame.
+def legacy_766_scores(records: Iterable[tuple[str | None, Mapping[str, Any]]],
+                      period: Period) -> pd.DataFrame:
+    """(list, record) pairs of `report_tinh_766_service` -> portal_score frame.
 
-    The unit is identified by the record's `ID` through the `legacy_766` crosswalk scheme;
-    the published `MA_COQUAN` is kept for reference only.
+    The unit is left to unit matching (transforms/unit_matching.py): the record's `ID`,
+    `MA_COQUAN` and `TEN_COQUAN` are kept as the source sent them; `list_scope` says
+    which list it came in (national, or the province code).
     """
     rows = []
-    for index, record in enumerate(records):
+    for index, (scope, record) in enumerate(records):
         row = _Row()
+        row.values["list_scope"] = scope
         row.identify(record, "ID", "MA_COQUAN", "TEN_COQUAN")
         level = to_id(record.get("LOAI_COQUAN"))
         row.values["unit_level"] = LEVEL_BY_LOAI_COQUAN.get(level or "")
@@ -140,21 +145,22 @@ def legacy_766_scores(records: Iterable[Mapping[str, Any]], month: Month,
             row.read(code.lower(), record, code, to_number)
         row.read("total_score", record, "TONG_SCORE", to_number)
         row.read("published_rank", record, "ROW_STT", to_number)
-        row.locate(units, "legacy_766", month, "legacy_gateway")
+        row.locate(None, "legacy_766", period, "legacy_gateway")
         rows.append(row.finish(index))
     return _frame(rows, PORTAL_SCORE_COLUMNS)
 
 
-def reporting_766_scores(evaluations: Iterable[Mapping[str, Any]], month: Month,
-                         units: UnitRegistry) -> pd.DataFrame:
-    """`evaluation[]` items of the reporting API's `service-results` -> portal_score frame.
+def reporting_766_scores(evaluations: Iterable[tuple[str | None, Mapping[str, Any]]],
+                         period: Period) -> pd.DataFrame:
+    """(list, item) pairs of the reporting API's `service-results` -> portal_score frame.
 
     Provinces come from the national list (no `childGroup`); departments and communes from
-    a province's list. The unit is identified by `departmentId` (UUID) via the crosswalk.
+    a province's list. The unit is left to unit matching, as for the legacy gateway.
     """
     rows = []
-    for index, item in enumerate(evaluations):
+    for index, (scope, item) in enumerate(evaluations):
         row = _Row()
+        row.values["list_scope"] = scope
         row.identify(item, "departmentId", "departmentCode", "departmentName")
         child_group = item.get("childGroup")
         row.values["unit_level"] = LEVEL_BY_CHILD_GROUP.get(child_group or "", "province")
@@ -166,13 +172,13 @@ def reporting_766_scores(evaluations: Iterable[Mapping[str, Any]], month: Month,
             row.read(code.lower(), scores, code, to_number)
         row.read("total_score", item, "totalScore", to_number)
         row.values["published_rank"] = None
-        row.locate(units, "reporting", month, "reporting_api")
+        row.locate(None, "reporting", period, "reporting_api")
         rows.append(row.finish(index))
     return _frame(rows, PORTAL_SCORE_COLUMNS)
 
 
-def legacy_monthly_counters(records: Iterable[tuple[str, Mapping[str, Any]]], month: Month,
-                            units: UnitRegistry) -> pd.DataFrame:
+def legacy_monthly_counters(records: Iterable[tuple[str, Mapping[str, Any]]],
+                            period: Period, units: UnitRegistry) -> pd.DataFrame:
     """(p_tinh_id, record) pairs of `report_by_month_sum_service` -> counters frame.
 
     The service answers one record per province request and does not name the unit in the
@@ -186,7 +192,7 @@ def legacy_monthly_counters(records: Iterable[tuple[str, Mapping[str, Any]]], mo
             row.read(column, record, field, to_count)
         for field, column in MONTHLY_RATE_FIELDS.items():
             row.read(column, record, field, to_number)
-        row.locate(units, "legacy_tinh", month, "legacy_gateway")
+        row.locate(units, "legacy_tinh", period, "legacy_gateway")
         rows.append(row.finish(index))
     return _frame(rows, MONTHLY_COUNTER_COLUMNS)
 

@@ -10,14 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
 
-from domain.periods import Month
+from domain.periods import Month, Period
 from expectations.outcomes import CheckOutcome
 from registry.datasets import Dataset
 
@@ -30,7 +30,7 @@ class PartitionLoad:
 
     dataset: Dataset
     source: str                   # e.g. national_portal, onestop_H97, marts
-    month: Month
+    month: Month | Period         # the partition's period (period_id)
     fetch_id: str                 # raw-zone fetch (or input version) the rows come from
     run_id: str
     rows_in: int
@@ -39,6 +39,11 @@ class PartitionLoad:
     partition: Mapping[str, Any]  # values of dataset.partition
     quarantined: pa.Table | None = None   # rows with a `reasons` column
     outcomes: Sequence[CheckOutcome] = field(default_factory=list)
+    # Why the partition must not replace the last good one (no silent success): its
+    # facts are not written, the rest is, with status "rejected".
+    rejected: str | None = None
+    # More writes that belong to the same transaction (e.g. units the answer registered).
+    also: Callable[[sa.Connection], Any] | None = None
 
 
 def raw_sha256(manifest: Mapping[str, Any]) -> str:
@@ -113,17 +118,23 @@ def load_partition(load: PartitionLoad, warehouse_url: str) -> dict[str, Any]:
     quarantine = quarantine_table(load, now)
     key = {"source": load.source, "dataset": load.dataset.name, "period_id": period_id}
     with transaction(warehouse_url) as conn:
-        loaded = replace_partition(conn, table, _with_constants(load.facts, table, lineage),
-                                   load.partition)
+        loaded = 0 if load.rejected else replace_partition(
+            conn, table, _with_constants(load.facts, table, lineage), load.partition)
+        if load.also is not None:
+            load.also(conn)
         replace_partition(conn, quarantine_row, quarantine, key)
         replace_partition(conn, dq_result, dq_table(load, now), {"run_id": load.run_id, **key})
         audit = {"run_id": load.run_id, **key, "fetch_id": load.fetch_id,
                  "rows_in": int(load.rows_in), "rows_loaded": loaded,
                  "rows_quarantined": quarantine.num_rows, "raw_sha256": load.raw_sha256,
-                 "status": "loaded", "loaded_at": now}
+                 "status": "rejected" if load.rejected else "loaded", "loaded_at": now}
         replace_partition(conn, load_audit,
                           pa.Table.from_pylist([audit], schema=arrow_schema(load_audit)),
                           {"run_id": load.run_id, **key})
-    log.info("loaded %s/%s %s: %d rows, %d quarantined (fetch %s)", load.source,
-             load.dataset.name, load.month, loaded, quarantine.num_rows, load.fetch_id)
+    if load.rejected:
+        log.error("rejected %s/%s %s, the last good partition stays: %s (fetch %s)",
+                  load.source, load.dataset.name, load.month, load.rejected, load.fetch_id)
+    else:
+        log.info("loaded %s/%s %s: %d rows, %d quarantined (fetch %s)", load.source,
+                 load.dataset.name, load.month, loaded, quarantine.num_rows, load.fetch_id)
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in audit.items()}

@@ -1,0 +1,187 @@
+"""Units in the steps: match a frame's source units, and register what the answers taught.
+
+The validate step matches every row's unit (transforms/unit_matching.py) against the units
+valid on the period's last day: the reference units, the configured ones, and those the
+portal's lists registered earlier (departments, known agency codes). It writes what it
+learned beside the good rows; the load step registers it in the same transaction as the
+partition (`register_units`), so the crosswalk never claims more than the warehouse holds.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import sqlalchemy as sa
+
+from domain.names import agency_code
+from domain.periods import Period
+from domain.units import Unit
+from registry.settings import Settings
+from transforms.unit_matching import SourceUnit, UnitMatcher, read_overrides
+
+ISSUE_COLUMNS = ["scheme", "source_id", "problem", "unit_name", "published_unit_code",
+                 "unit_level", "parent_code", "candidates", "reason"]
+
+
+def overrides_path(settings: Settings) -> Path:
+    return settings.config_dir / "units" / "overrides.csv"
+
+
+def _registered(url: str, on: dt.date) -> tuple[dict[str, str], list[Unit]]:
+    """Agency codes and departments the portal registered earlier (none on a warehouse
+    not loaded yet)."""
+    from warehouse.engine import make_engine
+    from warehouse.schema import dim_unit, unit_source_id
+
+    engine = make_engine(url, create=False)
+    try:
+        with engine.connect() as conn:
+            codes = dict(conn.execute(sa.select(unit_source_id.c.source_id,
+                                                unit_source_id.c.unit_code).where(
+                unit_source_id.c.scheme == "agency_code",
+                unit_source_id.c.valid_from <= on,
+                sa.or_(unit_source_id.c.valid_to.is_(None), unit_source_id.c.valid_to > on))
+            ).all())
+            rows = conn.execute(sa.select(dim_unit).where(
+                dim_unit.c.origin != "reference", dim_unit.c.origin != "config",
+                dim_unit.c.valid_from <= on,
+                sa.or_(dim_unit.c.valid_to.is_(None), dim_unit.c.valid_to > on))).all()
+    except sa.exc.DBAPIError:
+        return {}, []
+    finally:
+        engine.dispose()
+    units = [Unit(unit_code=r.unit_code, name_vi=r.name_vi, level=r.level,
+                  parent_code=r.parent_code, stat_code=r.stat_code, valid_from=r.valid_from,
+                  valid_to=r.valid_to, agency_code=r.agency_code, origin=r.origin)
+             for r in rows]
+    return codes, units
+
+
+def unit_matcher(settings: Settings, period: Period, *, warehouse: bool = True) -> UnitMatcher:
+    """The matcher for a period: units valid on its last day (the portal lists units as
+    they are then), with what the warehouse registered earlier unless `warehouse` is off."""
+    on = period.last_day
+    units = dict(settings.units.valid(on))
+    codes: dict[str, str] = {}
+    if warehouse:
+        codes, registered = _registered(settings.warehouse_url, on)
+        units.update({u.unit_code: u for u in registered if u.unit_code not in units})
+    return UnitMatcher(units, on, known_agency_codes=codes,
+                       overrides=read_overrides(overrides_path(settings)))
+
+
+def match_frame(frame: pd.DataFrame, matcher: UnitMatcher, scheme: str,
+                national_scope: str) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """Fill `unit_code` of a portal frame by matching each row's unit; returns the frame
+    (with `unit_problem`, the reason for rows that matched nothing or twice) and what was
+    learned: source IDs and agency codes to register, new departments, issues."""
+    out = frame.copy()
+    codes, problems, learned = [], [], {"ids": [], "departments": [], "issues": []}
+    for row in out.itertuples(index=False):
+        scope = row.list_scope
+        parent = None if scope == national_scope else scope
+        source = SourceUnit(scheme=scheme, source_id=row.source_unit_id, name=row.unit_name,
+                            agency_code=row.published_unit_code, level=row.unit_level,
+                            parent_code=parent)
+        found = matcher.match(source)
+        codes.append(found.unit_code)
+        problems.append(f"unit {found.problem}: {found.reason}" if found.problem else None)
+        if found.problem:
+            learned["issues"].append({
+                "scheme": scheme, "source_id": row.source_unit_id or "", "problem":
+                found.problem, "unit_name": row.unit_name,
+                "published_unit_code": row.published_unit_code, "unit_level": row.unit_level,
+                "parent_code": parent, "candidates": ",".join(found.candidates) or None,
+                "reason": found.reason})
+            continue
+        unit = found.registered or matcher.units.get(found.unit_code)
+        validity = ((unit.valid_from, unit.valid_to) if unit
+                    else (matcher.on, None))
+        if row.source_unit_id:
+            learned["ids"].append({"scheme": scheme, "source_id": row.source_unit_id,
+                                   "unit_code": found.unit_code, "matched_by": found.matched_by,
+                                   "valid_from": validity[0], "valid_to": validity[1]})
+        agency = agency_code(source.agency_code)
+        if agency:
+            learned["ids"].append({"scheme": "agency_code", "source_id": agency,
+                                   "unit_code": found.unit_code, "matched_by": found.matched_by,
+                                   "valid_from": validity[0], "valid_to": validity[1]})
+        if found.registered is not None:
+            learned["departments"].append(found.registered.__dict__)
+    out["unit_code"] = codes
+    out["unit_problem"] = problems
+    return out, learned
+
+
+def write_learned(folder: Path, learned: dict[str, Any]) -> None:
+    (folder / "units_learned.json").write_text(
+        json.dumps(learned, ensure_ascii=False, default=str, indent=1), encoding="utf-8")
+
+
+def read_learned(folder: Path) -> dict[str, Any]:
+    path = folder / "units_learned.json"
+    if not path.exists():
+        return {"ids": [], "departments": [], "issues": []}
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def register_units(conn: sa.Connection, learned: dict[str, Any], *, dataset: str,
+                   period: Period, fetch_id: str, run_id: str) -> dict[str, int]:
+    """In the load's transaction: upsert the source IDs (keeping when and where each was
+    first seen), add new departments, and replace the partition's unit issues."""
+    from warehouse.engine import utc_now
+    from warehouse.loader import arrow_schema, replace_partition
+    from warehouse.schema import dim_unit, unit_match_issue, unit_source_id
+
+    ids = {(i["scheme"], i["source_id"], str(i["valid_from"])): i for i in learned["ids"]}
+    for (scheme, source_id, valid_from), item in ids.items():
+        key = sa.and_(unit_source_id.c.scheme == scheme,
+                      unit_source_id.c.source_id == source_id,
+                      unit_source_id.c.valid_from == dt.date.fromisoformat(valid_from))
+        existing = conn.execute(sa.select(unit_source_id).where(key)).first()
+        if existing is not None and existing.origin == "config":
+            continue  # configured IDs are the config's business
+        first = (existing._mapping if existing is not None and existing.unit_code
+                 == item["unit_code"] else None)
+        conn.execute(sa.delete(unit_source_id).where(key))
+        conn.execute(sa.insert(unit_source_id).values(
+            scheme=scheme, source_id=source_id, unit_code=item["unit_code"],
+            valid_from=dt.date.fromisoformat(valid_from),
+            valid_to=(dt.date.fromisoformat(str(item["valid_to"]))
+                      if item["valid_to"] not in (None, "None") else None),
+            matched_by=item["matched_by"], origin="override"
+            if item["matched_by"] == "override" else "portal", source_dataset=dataset,
+            first_seen_period_id=first["first_seen_period_id"] if first else period.period_id,
+            first_fetch_id=first["first_fetch_id"] if first else fetch_id,
+            last_fetch_id=fetch_id))
+    added = 0
+    for raw in learned["departments"]:
+        unit = Unit(**{**raw, "valid_from": dt.date.fromisoformat(str(raw["valid_from"])),
+                       "valid_to": (dt.date.fromisoformat(str(raw["valid_to"]))
+                                    if raw["valid_to"] not in (None, "None") else None)})
+        key = sa.and_(dim_unit.c.unit_code == unit.unit_code,
+                      dim_unit.c.valid_from == unit.valid_from)
+        if conn.execute(sa.select(dim_unit.c.unit_code).where(key)).first() is None:
+            unit = replace(unit, origin="portal")
+            conn.execute(sa.insert(dim_unit).values(
+                unit_code=unit.unit_code, valid_from=unit.valid_from, valid_to=unit.valid_to,
+                name_vi=unit.name_vi, level=unit.level, parent_code=unit.parent_code,
+                stat_code=None, agency_code=unit.agency_code, origin=unit.origin,
+                is_current=unit.valid_to is None))
+            added += 1
+    now = utc_now()
+    issues = pa.Table.from_pylist([
+        {**{k: v for k, v in i.items() if k != "reason"}, "dataset": dataset,
+         "period_id": period.period_id, "fetch_id": fetch_id, "run_id": run_id,
+         "seen_at": now} for i in {(i["scheme"], i["source_id"]): i
+                                   for i in learned["issues"]}.values()],
+        schema=arrow_schema(unit_match_issue))
+    replace_partition(conn, unit_match_issue, issues,
+                      {"dataset": dataset, "period_id": period.period_id})
+    return {"source_ids": len(ids), "departments_added": added, "unit_issues": issues.num_rows}
