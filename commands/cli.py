@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from commands.units import units
 from domain.periods import Month
 
 app = typer.Typer(help="Reform-statistics pipeline: demo, simulator, local Airflow, "
@@ -16,6 +17,7 @@ app = typer.Typer(help="Reform-statistics pipeline: demo, simulator, local Airfl
 db = typer.Typer(help="The warehouse schema: create and upgrade tables and views (Alembic).",
                  no_args_is_help=True)
 app.add_typer(db, name="db")
+app.add_typer(units, name="units")
 
 WarehouseUrl = Annotated[str | None, typer.Option(
     "--url", help="warehouse URL (default: REFORMSTATS_WAREHOUSE_URL, else the embedded "
@@ -99,12 +101,17 @@ def simulator(
         help="one-stop volume: mean dossiers per unit and month")] = 40.0,
     lookback_months: Annotated[int, typer.Option(
         help="one-stop: months of intake an export can reach back to")] = 4,
+    published_through: Annotated[str | None, typer.Option(
+        help="the last month the portal has scored (YYYY-MM; default: last month): what "
+             "year-to-date answers cover")] = None,
 ) -> None:
     """Serve the portal simulator on 127.0.0.1 until interrupted."""
     from simulator import FaultPlan, PortalSimulator
 
     sim = PortalSimulator(port=port, seed=seed, faults=FaultPlan.parse(faults),
-                          dossiers_per_unit=dossiers_per_unit, lookback_months=lookback_months)
+                          dossiers_per_unit=dossiers_per_unit, lookback_months=lookback_months,
+                          published_through=Month.parse(published_through)
+                          if published_through else None)
     typer.echo(f"Portal simulator on {sim.url} (seed {seed}); Ctrl-C to stop")
     try:
         sim.serve_forever()

@@ -10,7 +10,12 @@ HTTP faults act on the next requests, data faults on the next data answers:
 - `missing_field`: one record in the answer loses a field (TDGQ, or HS_TOTAL).
 - `bad_values`: one record gets an impossible value (a component above its max and a
   total that no longer adds up; or a negative count and a rate above 100).
-- `unknown_unit`: one record's unit ID is replaced by one no crosswalk knows.
+- `unknown_unit`: a 766 list also holds a unit no reference list knows (its ID, name and
+  agency code unknown); on one-stop answers, an agency ID no crosswalk knows.
+- `stale_period`: a reporting-API year-to-date answer covers one month less than asked
+  (its monthlyChart says so).
+- `renamed_unit`: a province's legacy list names one commune by a name it no longer has,
+  under an agency code not seen before (matched by nothing: an override resolves it).
 - `expire_token`: the one-stop system revokes every token it issued (next call: 401).
 - `stats_mismatch`: an aggregated statistics answer (one-stop) misstates one agency's
   received count, so it no longer agrees with the dossier export.
@@ -26,8 +31,7 @@ from typing import Any
 
 HTTP_FAULTS = ("rate_limit", "server_error", "slow", "malformed_json", "bad_request")
 DATA_FAULTS = ("repeat_page", "missing_field", "bad_values", "unknown_unit", "stale_period",
-               "expire_token",
-               "stats_mismatch")
+               "renamed_unit", "expire_token", "stats_mismatch")
 
 
 @dataclass

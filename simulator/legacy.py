@@ -105,6 +105,11 @@ class LegacyGateway(FaultedService):
                 if self.world.as_text(unit.unit, period, field):
                     row[field] = f"{row[field]:.2f}"
             rows.append(row)
+        if parent is not None and rows and self.faults.take("renamed_unit"):
+            # A commune listed under a name it no longer has (and no code we know yet).
+            renamed = rows[-1]
+            renamed["TEN"] = renamed["TEN_COQUAN"] = "UBND xã Tên Cũ"
+            renamed["MA_COQUAN"] = f"{parent.agency_code}.98.01"
         if rows and self.faults.take("unknown_unit"):  # a unit no reference list knows
             rows.append({**rows[len(rows) // 2], "ID": "999999999", "ID_COQUAN": "999999999",
                          "TEN": "UBND xã Không Có Thật", "TEN_COQUAN": "UBND xã Không Có Thật",

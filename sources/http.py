@@ -7,8 +7,9 @@
   retried with exponential backoff and jitter, honouring `Retry-After` (capped), up to
   `max_attempts`. Any other 4xx fails at once with a clear error.
 - A 401 with renewable credentials (OAuth2 client credentials) drops the token and retries.
-- Every 2xx answer is handed, byte for byte, to an optional `on_response` callback (the
-  raw zone) before it is parsed, so even a body we cannot read is kept.
+- Every answer, whatever its status (a 429, a 5xx page, a 4xx refusal), is handed byte for
+  byte with its status and headers to an optional `on_response` callback (the raw zone)
+  before it is judged or parsed, so even a body we cannot read or a refusal is kept.
 """
 
 from __future__ import annotations
@@ -81,6 +82,16 @@ def option_overrides(extra: Mapping[str, Any]) -> dict[str, Any]:
 
     types = {f.name: type(f.default) for f in dataclasses.fields(HttpOptions)}
     return {k: types[k](v) for k, v in extra.items() if k in types}
+
+
+# Headers that may carry credentials or session state are never kept.
+_WITHHELD_HEADERS = {"set-cookie", "cookie", "authorization", "proxy-authorization",
+                     "www-authenticate"}
+
+
+def kept_headers(headers: Mapping[str, str]) -> dict[str, str]:
+    """An answer's headers as the raw zone keeps them (credentials and cookies dropped)."""
+    return {k: v for k, v in headers.items() if k.lower() not in _WITHHELD_HEADERS}
 
 
 @dataclass(frozen=True)
@@ -239,6 +250,15 @@ class HttpSource:
         except (requests.Timeout, requests.ConnectionError) as exc:
             raise RetryableSourceError(
                 f"{self.source_name}: {type(exc).__name__} calling {url}") from exc
+        fetched = FetchedResponse(
+            method=method, url=url, params=dict(params), status=response.status_code,
+            fetched_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
+            body=response.content, content_type=response.headers.get("Content-Type"),
+            elapsed_ms=int((time.monotonic() - started) * 1000),
+            headers=kept_headers(response.headers),
+        )
+        if self.on_response is not None:  # every answer, refused ones included
+            self.on_response(fetched)
         if response.status_code == 401 and hasattr(self.auth, "invalidate"):
             # The token expired or was revoked mid-run: drop it; the retry fetches a new one.
             self.auth.invalidate()
@@ -255,13 +275,4 @@ class HttpSource:
                 f"(not retried): {response.text[:200]!r}",
                 status=response.status_code,
             )
-        fetched = FetchedResponse(
-            method=method, url=url, params=dict(params), status=response.status_code,
-            fetched_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-            body=response.content, content_type=response.headers.get("Content-Type"),
-            elapsed_ms=int((time.monotonic() - started) * 1000),
-            headers=dict(response.headers),
-        )
-        if self.on_response is not None:
-            self.on_response(fetched)
         return parse(fetched), fetched

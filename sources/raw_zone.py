@@ -96,14 +96,15 @@ class FetchWriter:
             "params": response.params, "status": response.status,
             "fetched_at": response.fetched_at, "sha256": response.sha256,
             "bytes": len(response.body), "content_type": response.content_type,
-            "elapsed_ms": response.elapsed_ms, **extra,
+            "elapsed_ms": response.elapsed_ms, "headers": dict(response.headers), **extra,
         }
         _atomic_write(stem.with_suffix(".meta.json"),
                       json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
         self.responses.append(meta)
 
     def record_response(self, response: FetchedResponse) -> None:
-        """Keep an answer byte for byte, with its metadata."""
+        """Keep an answer byte for byte, with its metadata: status and headers too, so a
+        refusal (4xx) or an error page (5xx) is kept like data."""
         self._record(response, response.body)
 
     def record_response_metadata(self, response: FetchedResponse) -> None:

@@ -83,12 +83,13 @@ def settings(tmp_path: Path, migrated_duckdb: Path) -> Settings:
 
 @pytest.fixture
 def own_config(settings: Settings, tmp_path: Path) -> Callable[..., Settings]:
-    """Factory: settings whose config folder is a copy of config/, with `sources` (a dict
-    merged into sources.yaml's national_portal section) and files (relative path -> text)
-    changed, as a deployment would change them."""
+    """Factory: settings whose config folder is a copy of config/, with `national_portal`
+    (a dict merged into that section of sources.yaml) and `files` (path in the folder ->
+    text) changed, as a deployment would change them."""
     import yaml
 
-    def make(national_portal: dict | None = None, **files: str) -> Settings:
+    def make(national_portal: dict | None = None,
+             files: dict[str, str] | None = None) -> Settings:
         folder = tmp_path / "config"
         if not folder.exists():
             shutil.copytree(PROJECT_ROOT / "config", folder)
@@ -97,8 +98,8 @@ def own_config(settings: Settings, tmp_path: Path) -> Callable[..., Settings]:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
             data["national_portal"].update(national_portal)
             path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
-        for name, text in files.items():
-            (folder / name.replace("__", "/")).write_text(text, encoding="utf-8")
+        for name, text in (files or {}).items():
+            (folder / name).write_text(text, encoding="utf-8")
         return Settings(config_dir=folder, data_dir=settings.data_dir,
                         warehouse_url=settings.warehouse_url)
 
