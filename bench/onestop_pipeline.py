@@ -41,8 +41,8 @@ from steps.marts import build_indicators
 from transforms.dossiers import monthly_counters
 from warehouse.migrate import upgrade
 
-PROVINCE, MONTH = "H97", Month(2025, 10)
-DOSSIERS_PER_UNIT_FACTOR = 28.3  # export rows per unit of --dossiers-per-unit (H97, 1 month)
+PROVINCE, MONTH = "91", Month(2025, 10)
+DOSSIERS_PER_UNIT_FACTOR = 22.3  # export rows per unit of --dossiers-per-unit (91, 1 month)
 KEY = os.urandom(32)
 
 

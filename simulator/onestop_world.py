@@ -102,7 +102,9 @@ class OneStopWorld:
         its departments and its communes."""
         on = month.first_day
         own = [u for u in self.registry.units if u.unit_code == province_code]
-        return own + self.registry.children(province_code, on)
+        agencies = set(self.registry.mapping("onestop_agency", on).values())
+        return [u for u in own + self.registry.children(province_code, on)
+                if u.unit_code in agencies]
 
     def agency_id(self, unit: Unit, month: Month) -> str:
         return self.registry.source_id("onestop_agency", unit.unit_code, month.first_day)

@@ -29,7 +29,8 @@ DEPARTMENTS = ("Văn phòng UBND", "Sở Nội vụ", "Sở Tư pháp", "Sở T�
                "Sở Công Thương", "Sở Nông nghiệp và Môi trường", "Sở Giáo dục và Đào tạo",
                "Sở Y tế", "Sở Khoa học và Công nghệ", "Sở Văn hóa, Thể thao và Du lịch",
                "Công an")
-DEFAULT_DETAILED = ("91", "11")  # An Giang (H01, 102 communes), Điện Biên (45)
+# An Giang (H01, 102 communes), Điện Biên (45), Cao Bằng (56)
+DEFAULT_DETAILED = ("91", "11", "04")
 
 
 def _number(seed: int, *parts: object) -> int:
@@ -98,6 +99,15 @@ class PortalUnits:
             group, number = 50 + i // 99, i % 99 + 1
             out.append(PortalUnit(commune, f"{h}.{group:02d}.{number:02d}", i % 5 == 0))
         return out
+
+    def detailed_units(self, on: dt.date) -> list[Unit]:
+        """The detailed provinces and everything their lists hold, valid on a date (what
+        their one-stop systems serve)."""
+        units = []
+        for province in self.provinces(on):
+            if province.unit.unit_code in self.detailed:
+                units += [province.unit, *(c.unit for c in self.children(province, on))]
+        return units
 
     def sent_code(self, portal_unit: PortalUnit) -> str:
         """The agency code as the legacy gateway sends it (short or long form)."""

@@ -12,6 +12,7 @@ Routes (shapes of shared/domain/SOURCES.md §1):
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import threading
 import time
@@ -33,6 +34,7 @@ from simulator.world import NationalPortalWorld
 
 DEFAULT_UNITS = Path(__file__).resolve().parents[1] / "config" / "units"
 DEFAULT_PROCEDURES = DEFAULT_UNITS.parent / "procedures.csv"
+ONESTOP_ERA = dt.date(2025, 7, 1)  # the one-stop systems serve the 34-province era
 
 
 class PortalSimulator:
@@ -45,14 +47,19 @@ class PortalSimulator:
                  published_through: Month | None = None) -> None:
         if host not in {"127.0.0.1", "localhost", "::1"}:
             raise ValueError("the simulator only listens on loopback")
-        self.world = NationalPortalWorld(UnitRegistry.from_folder(units_dir, reference=False),
-                                         seed=seed, published_through=published_through)
+        configured = UnitRegistry.from_folder(units_dir, reference=False)
+        self.world = NationalPortalWorld(configured, seed=seed,
+                                         published_through=published_through)
+        # The one-stop systems serve the detailed provinces' units that have an agency ID
+        # in the pipeline's configuration (scheme onestop_agency), as a province would.
+        onestop_units = UnitRegistry(self.world.portal.detailed_units(ONESTOP_ERA),
+                                     configured.source_ids)
         self.faults = faults or FaultPlan()
         current_faults = lambda: self.faults  # noqa: E731  (tests swap the plan)
         self.legacy = LegacyGateway(self.world, current_faults)
         self.reporting = ReportingApi(self.world, current_faults)
         self.onestop = OneStopApi(
-            OneStopWorld(self.world.registry, load_procedures(procedures_file), seed=seed,
+            OneStopWorld(onestop_units, load_procedures(procedures_file), seed=seed,
                          dossiers_per_unit=dossiers_per_unit,
                          lookback_months=lookback_months), current_faults)
         self.requests: list[dict[str, Any]] = []

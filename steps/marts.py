@@ -18,6 +18,7 @@ from domain.periods import Month
 from expectations.checks import run_checks
 from marts.indicators import Catalogue, FactColumns, indicator_rows
 from registry.settings import Settings
+from steps.units import known_units
 
 log = logging.getLogger(__name__)
 SOURCE = "marts"
@@ -69,7 +70,7 @@ def build_indicators(month: Month, run_id: str, settings: Settings) -> dict[str,
                               for c in (*i.numerator, *i.denominator)})
             facts[name] = sum_by_unit(conn, table, columns, month.period_id)
             inputs += [f"{name}:{fetch}" for fetch in fetch_ids(conn, table, month.period_id)]
-    units = settings.units
+    units = known_units(settings, month.last_day)  # departments: registered by the portal
     rows = indicator_rows(facts, cat, month.period_id, month.year,
                           units.level_of(month.last_day),
                           lambda code: units.province_of(code, month.last_day))

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 
 from domain.names import agency_code
 from domain.periods import Period
-from domain.units import Unit
+from domain.units import Unit, UnitRegistry
 from registry.settings import Settings
 from transforms.unit_matching import SourceUnit, UnitMatcher, read_overrides
 
@@ -61,6 +61,13 @@ def _registered(url: str, on: dt.date) -> tuple[dict[str, str], list[Unit]]:
                   valid_to=r.valid_to, agency_code=r.agency_code, origin=r.origin)
              for r in rows]
     return codes, units
+
+
+def known_units(settings: Settings, on: dt.date) -> UnitRegistry:
+    """The configured units (reference and config/) and those the portal registered in the
+    warehouse (departments), e.g. for a unit's level and province."""
+    _, registered = _registered(settings.warehouse_url, on)
+    return UnitRegistry([*settings.units.units, *registered], settings.units.source_ids)
 
 
 def unit_matcher(settings: Settings, period: Period, *, warehouse: bool = True) -> UnitMatcher:

@@ -87,7 +87,7 @@ def test_onestop_dag_loads_counters_and_indicators_for_every_province(
         balance = db.execute("SELECT count(*) FROM dq_result WHERE check_name LIKE 'balance%' "
                              "AND NOT success").fetchone()[0]
     assert [(s, p) for s, p, _ in loads] == [
-        (f"onestop_{c}", p) for c in ("H97", "H98", "H99") for p in (202602, 202603)]
+        (f"onestop_{c}", p) for c in ("04", "11", "91") for p in (202602, 202603)]
     assert all(rows_in > 500 for _, _, rows_in in loads)
     assert indicators[0] == 9 and indicators[1] > 9 * 90
     assert balance == 0

@@ -110,13 +110,13 @@ def test_onestop_hook_reads_the_connection_and_hash_key_sources_yaml_names(
         custom_config, monkeypatch) -> None:
     from plugins.hooks import OneStopHook
 
-    monkeypatch.setenv("AIRFLOW_CONN_MOT_CUA_H98", json.dumps({
-        "conn_type": "http", "host": "http://127.0.0.1:9/onestop/H98", "login": "id",
+    monkeypatch.setenv("AIRFLOW_CONN_MOT_CUA_11", json.dumps({
+        "conn_type": "http", "host": "http://127.0.0.1:9/onestop/11", "login": "id",
         "password": "secret-value", "extra": {"rate_per_second": 2}}))
     monkeypatch.setenv("AIRFLOW_CONN_KHOA_BAM", json.dumps({"conn_type": "generic",
                                                            "password": "k3y"}))
-    config = OneStopHook("H98").get_config()
+    config = OneStopHook("11").get_config()
     assert (config.base_url, config.client_id, config.vendor) == (
-        "http://127.0.0.1:9/onestop/H98", "id", "igate")
+        "http://127.0.0.1:9/onestop/11", "id", "igate")
     assert (config.page_size, config.rate_per_second, config.hash_key) == (77, 2.0, b"k3y")
     assert "secret-value" not in repr(config) and "k3y" not in repr(config)
