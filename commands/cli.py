@@ -92,6 +92,26 @@ def demo(
 
 
 @app.command()
+def run(
+    dag_id: Annotated[str, typer.Argument(help="e.g. national_portal_monthly")],
+    first: Annotated[str, typer.Option(help="first month (YYYY-MM)")],
+    last: Annotated[str | None, typer.Option(help="last month (default: first)")] = None,
+    data_dir: Annotated[Path, typer.Option(
+        help="raw zone, staging, Airflow metadata; the warehouse too unless "
+             "REFORMSTATS_WAREHOUSE_URL is set")] = Path("data"),
+) -> None:
+    """Run a DAG for each month with dag.test() against the sources the environment
+    configures (e.g. AIRFLOW_CONN_NATIONAL_PORTAL); exit 1 if a month did not succeed."""
+    from commands.run import run_months
+
+    failed = run_months(dag_id, Month.parse(first), Month.parse(last or first), data_dir)
+    if failed:
+        typer.echo(f"not successful: {', '.join(failed)} (see the task logs above, "
+                   "`reformstats units unmatched` and dq_result)")
+        raise typer.Exit(1)
+
+
+@app.command()
 def simulator(
     port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0 = any free port)")] = 8765,
     seed: Annotated[int, typer.Option(help="seed of the synthetic world")] = 766,

@@ -88,21 +88,35 @@ def print_summary(warehouse: Path, last: Month, console: Console) -> None:
         table.add_column("table")
         table.add_column("rows", justify="right")
         loaded = [d.table for d in load_registry() if d.table]  # every dataset's table
-        for name in ("dim_unit", "unit_source_id", "dim_procedure", *loaded,
+        for name in ("dim_unit", "unit_source_id", "unit_crosswalk", "unit_match_issue",
+                     "dim_procedure", *loaded,
                      "quarantine_row", "dq_result", "load_audit"):
             table.add_row(name, str(db.execute(f"SELECT count(*) FROM {name}").fetchone()[0]))
         console.print(table)
 
-        quarantined = db.execute("""SELECT dataset, period_id, coalesce(unit_code, source_unit_id),
-                                       reasons FROM quarantine_row
-                                ORDER BY period_id, dataset""").fetchall()
+        quarantined = db.execute("""SELECT q.dataset, p.label,
+                                       coalesce(q.unit_code, q.source_unit_id), q.reasons
+                                FROM quarantine_row q JOIN dim_period p USING (period_id)
+                                ORDER BY p.last_day, q.dataset""").fetchall()
         q = Table(title=f"Quarantined rows ({len(quarantined)})")
-        for col in ("dataset", "month", "unit / source ID", "reasons"):
+        for col in ("dataset", "period", "unit / source ID", "reasons"):
             q.add_column(col)
         for dataset, period, unit, reasons in quarantined:
             q.add_row(dataset, str(period), unit or "?", reasons)
         console.print(q)
 
+        periods = db.execute("""SELECT period_label, count(*) FILTER (WHERE unit_level =
+                                       'province'), count(*) FILTER (WHERE unit_level =
+                                       'department'), count(*) FILTER (WHERE unit_level =
+                                       'commune'), round(avg(total_score), 2)
+                                FROM v_portal_score GROUP BY period_label
+                                ORDER BY min(last_day), min(period_type)""").fetchall()
+        t = Table(title="766 scores loaded, by period (each a partition of its own)")
+        for col in ("period", "provinces", "departments", "communes", "mean total"):
+            t.add_column(col, justify="right")
+        for row in periods:
+            t.add_row(*(str(v) for v in row))
+        console.print(t)
         for title, order in (("Top 5", "DESC"), ("Bottom 5", "ASC")):
             rows = db.execute(f"""SELECT unit_code, unit_name_vi, unit_level, total_score
                               FROM v_portal_score WHERE period_id = {last.period_id}
@@ -144,7 +158,7 @@ def print_summary(warehouse: Path, last: Month, console: Console) -> None:
     console.print(f"\nWarehouse: [bold]{warehouse}[/]")
     console.print("Try:", soft_wrap=True)
     console.print("  .venv/bin/python -c \"import duckdb; print(duckdb.connect("
-                  f"'{warehouse}', read_only=True).sql('SELECT period_id, unit_level, "
+                  f"'{warehouse}', read_only=True).sql('SELECT period_label, unit_level, "
                   "round(avg(total_score), 2) AS avg_score FROM v_portal_score GROUP BY ALL "
                   "ORDER BY ALL'))\"", soft_wrap=True, markup=False)
 

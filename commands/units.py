@@ -74,6 +74,28 @@ def unmatched(
     raise typer.Exit(1)
 
 
+@units.command("provinces")
+def provinces() -> None:
+    """The 34 provinces from 1 July 2025 with their statistical codes (what
+    `national_portal.provinces` in config/sources.yaml takes) and commune counts."""
+    from collections import Counter
+
+    from rich.console import Console
+    from rich.table import Table
+
+    from domain.reference_units import reference_units
+
+    current = [u for u in reference_units() if u.valid_to is None]
+    communes = Counter(u.parent_code for u in current if u.level == "commune")
+    table = Table(title="Provinces from 1 July 2025 (vietnam-provinces)")
+    for column in ("code", "name", "communes"):
+        table.add_column(column)
+    for unit in sorted((u for u in current if u.level == "province"),
+                       key=lambda u: u.unit_code):
+        table.add_row(unit.unit_code, unit.name_vi, str(communes[unit.unit_code]))
+    Console().print(table)
+
+
 @units.command("summary")
 def summary(
     url: Annotated[str | None, typer.Option("--url", help="warehouse URL or DuckDB path")] = None,

@@ -36,7 +36,7 @@ def periods(month: str, period_types: list[str]) -> list[str]:
 # One period at a time per dataset (the portal asks for ~1 request/s).
 @task(max_active_tis_per_dagrun=1)
 def extract(dataset: str, period: str) -> dict:
-    from airflow.exceptions import AirflowSkipException
+    from airflow.sdk.exceptions import AirflowSkipException
 
     from domain.periods import Period
     from plugins.hooks import NationalPortalHook, pipeline_settings
@@ -60,7 +60,7 @@ def validate(ref: dict) -> dict:
 
 @task
 def load(validated: dict, run_id: str | None = None, outlet_events=None) -> dict:
-    from airflow.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException
 
     from plugins.hooks import pipeline_settings
     from steps.national_portal import PartitionRejected, load

@@ -52,7 +52,7 @@ def name_key(name: str, *, keep_type: bool = False) -> str:
     and punctuation; lower case; tone marks placed canonically. Numbers stay
     (`Phường 1` → `1`).
     """
-    text = display_name(name).lower()
+    text = re.sub(r"\.(?=\S)", ". ", display_name(name).lower())  # "tp.huế" -> "tp. huế"
     text = _strip_prefix(text, _TITLES)
     if " - " in text:  # "xã đông thái - tỉnh an giang": the part after names the parent
         head, _, tail = text.partition(" - ")
@@ -62,6 +62,14 @@ def name_key(name: str, *, keep_type: bool = False) -> str:
         text = _strip_prefix(text, _UNIT_TYPES)
     text = _PUNCTUATION.sub(" ", text)
     return " ".join(_tone_independent(word) for word in text.split())
+
+
+def without_suffix(name: str) -> str | None:
+    """The name before its last " - " (`UBND xã Đông Thái - An Giang` → `UBND xã Đông
+    Thái`), or None without one; a second key to try, since some names hold a dash
+    themselves (`Phường Văn Miếu - Quốc Tử Giám`)."""
+    head, dash, _ = display_name(name).rpartition(" - ")
+    return head if dash and head else None
 
 
 def ascii_key(text: str) -> str:

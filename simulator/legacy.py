@@ -44,6 +44,7 @@ class LegacyGateway(FaultedService):
     def __init__(self, world: NationalPortalWorld, faults: Callable[[], FaultPlan]) -> None:
         super().__init__(faults)
         self.world = world
+        self._with_unknown: set[tuple[str, str]] = set()  # lists given an unknown unit
 
     def handle(self, params: dict[str, Any]) -> Any:
         if params.get("type") != "ref":
@@ -110,7 +111,9 @@ class LegacyGateway(FaultedService):
             renamed = rows[-1]
             renamed["TEN"] = renamed["TEN_COQUAN"] = "UBND xã Tên Cũ"
             renamed["MA_COQUAN"] = f"{parent.agency_code}.98.01"
-        if rows and self.faults.take("unknown_unit"):  # a unit no reference list knows
+        listing = (str(period), tinh_id)  # once listed, on every page of that list
+        if rows and (listing in self._with_unknown or self.faults.take("unknown_unit")):
+            self._with_unknown.add(listing)  # a unit no reference list knows
             rows.append({**rows[len(rows) // 2], "ID": "999999999", "ID_COQUAN": "999999999",
                          "TEN": "UBND xã Không Có Thật", "TEN_COQUAN": "UBND xã Không Có Thật",
                          "MA_COQUAN": "H99.99.99"})

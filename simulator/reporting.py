@@ -29,6 +29,7 @@ class ReportingApi(FaultedService):
     def __init__(self, world: NationalPortalWorld, faults: Callable[[], FaultPlan]) -> None:
         super().__init__(faults)
         self.world = world
+        self._with_unknown: set[tuple[str, str, str]] = set()  # lists given an unknown unit
 
     def _period(self, body: dict[str, Any]) -> Period:
         time_type = body.get("timeType")
@@ -64,7 +65,9 @@ class ReportingApi(FaultedService):
             data = {"overview": self._overview(root, period)["overview"]}
         else:
             raise ApiError(404, f"unknown evaluation group {group!r}")
-        if items and self.faults.take("unknown_unit"):  # a unit no reference list knows
+        listing = (group, str(period), str(body.get("rootDepartmentId")))
+        if items and (listing in self._with_unknown or self.faults.take("unknown_unit")):
+            self._with_unknown.add(listing)  # a unit no reference list knows, on every page
             items.append({**items[len(items) // 2],
                           "departmentId": "00000000-0000-0000-0000-000000000000",
                           "departmentName": "UBND xã Không Có Thật",

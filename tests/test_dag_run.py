@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from domain.periods import Period
+from domain.periods import Month, Period
 from domain.units import UnitRegistry
 from registry.settings import PROJECT_ROOT
 from simulator.world import NationalPortalWorld
@@ -91,3 +91,30 @@ def test_onestop_dag_loads_counters_and_indicators_for_every_province(
     assert all(rows_in > 500 for _, _, rows_in in loads)
     assert indicators[0] == 9 and indicators[1] > 9 * 90
     assert balance == 0
+
+
+def test_reformstats_run_loads_a_month_from_a_portal_given_by_the_environment(
+        tmp_path: Path) -> None:
+    """The README's way to load from a real portal: `reformstats run` with the Connection
+    in the environment (here the simulator, scored through October 2025)."""
+    import json
+
+    from simulator import PortalSimulator
+
+    with PortalSimulator(published_through=Month(2025, 10)) as sim:
+        connection = json.dumps({"conn_type": "http", "host": sim.url,
+                                 "extra": {"rate_per_second": 50, "page_size": 50}})
+        result = subprocess.run(
+            [str(Path(sys.executable).with_name("reformstats")), "run",
+             "national_portal_monthly", "--first", "2025-10", "--data-dir", str(tmp_path)],
+            capture_output=True, text=True, timeout=600,
+            env={**os.environ, "AIRFLOW_CONN_NATIONAL_PORTAL": connection,
+                 "REFORMSTATS_WAREHOUSE_URL": ""})
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "national_portal_monthly 2025-10: success" in result.stdout
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as db:
+        loaded = dict(db.execute("SELECT period_label, count(*) FROM v_portal_score "
+                                 "GROUP BY 1").fetchall())
+        counters = db.execute("SELECT count(*) FROM fact_portal_monthly_counters").fetchone()
+    assert loaded == {"2025-10": UNITS, "2025-YTD10": UNITS}
+    assert counters == (2,)

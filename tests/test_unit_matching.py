@@ -84,7 +84,8 @@ def test_agency_codes_are_normalised_to_their_short_form(sent, short) -> None:
     ("UBND xã Đông Thái - tỉnh An Giang", "Xã Đông Thái"),
     ("Ủy ban nhân dân phường Hoà Bình", "Phường Hòa Bình"),  # old and new tone placement
     (unicodedata.normalize("NFD", "XÃ THANH THỦY"), "Xã Thanh Thuỷ"),
-    ("UBND TP Hồ Chí Minh", "Thành phố Hồ Chí Minh")])
+    ("UBND TP Hồ Chí Minh", "Thành phố Hồ Chí Minh"),
+    ("UBND TP.Huế", "Thành phố Huế")])
 def test_spellings_of_one_name_share_a_key(a, b) -> None:
     assert name_key(a) == name_key(b)
 
@@ -131,6 +132,16 @@ def test_a_commune_matches_by_name_within_its_province_only() -> None:
     assert (found.unit_code, found.matched_by) == ("30001", "name")
     found = m.match(SourceUnit("reporting", "u-2", "UBND xã Đông Thái", None, "commune", "11"))
     assert found.unit_code == "03001"
+
+
+def test_a_province_suffix_without_its_type_is_dropped_but_a_dash_in_a_name_kept() -> None:
+    units = {**UNITS, "30007": _unit("30007", "Phường Văn Miếu - Quốc Tử Giám", "commune",
+                                     "91")}
+    m = UnitMatcher(units, AFTER)
+    assert m.match(SourceUnit("legacy_766", "9", "UBND xã Đông Thái - An Giang", None,
+                              "commune", "91")).unit_code == "30001"
+    assert m.match(SourceUnit("legacy_766", "10", "UBND phường Văn Miếu - Quốc Tử Giám",
+                              None, "commune", "91")).unit_code == "30007"
 
 
 def test_the_unit_type_separates_a_commune_from_a_ward_of_the_same_name() -> None:

@@ -11,7 +11,8 @@ The keys, in order:
 3. the normalised agency code, where we already know whose it is (earlier
    registrations, units' agency codes);
 4. the normalised name within the parent (the province whose list it came in), first
-   with the unit type (`xã đông thái`), then without (`đông thái`).
+   with the unit type (`xã đông thái`), then without (`đông thái`); then the same for the
+   name before a trailing ` - …` (a province written without its type).
 
 A key that finds two units, or a name match the agency code contradicts, is ambiguous;
 no key at all is unmatched: both are quarantined with the reason and listed by
@@ -28,7 +29,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from domain.names import agency_code, display_name, name_key
+from domain.names import agency_code, display_name, name_key, without_suffix
 from domain.units import Unit
 
 OVERRIDE_COLUMNS = ("scheme", "source_id", "unit_code", "note")
@@ -159,16 +160,18 @@ class UnitMatcher:
             return UnitMatch(None, None, "unmatched", "no name and no known code")
         levels = _LEVELS.get(source.level or "", ("province", "commune", "district"))
         parent = None if source.level == "province" else source.parent_code
-        for typed in (True, False):
-            key = ("t:" if typed else "n:") + name_key(source.name, keep_type=typed)
-            found = sorted({c for level in levels
-                            for c in self._by_name.get((parent, level, key), [])})
-            if len(found) == 1:
-                return UnitMatch(found[0], "name")
-            if len(found) > 1:
-                return UnitMatch(None, None, "ambiguous",
-                                 f"name {source.name!r} fits {len(found)} units"
-                                 f"{' in ' + parent if parent else ''}", tuple(found))
+        names = [source.name, *filter(None, [without_suffix(source.name)])]
+        for name in names:
+            for typed in (True, False):
+                key = ("t:" if typed else "n:") + name_key(name, keep_type=typed)
+                found = sorted({c for level in levels
+                                for c in self._by_name.get((parent, level, key), [])})
+                if len(found) == 1:
+                    return UnitMatch(found[0], "name")
+                if len(found) > 1:
+                    return UnitMatch(None, None, "ambiguous",
+                                     f"name {source.name!r} fits {len(found)} units"
+                                     f"{' in ' + parent if parent else ''}", tuple(found))
         where = f" in {parent}" if parent else " among the provinces"
         return UnitMatch(None, None, "unmatched",
                          f"no unit named {source.name!r}{where} on {self.on}"
