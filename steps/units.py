@@ -175,7 +175,7 @@ def register_units(conn: sa.Connection, learned: dict[str, Any], *, dataset: str
         key = sa.and_(dim_unit.c.unit_code == unit.unit_code,
                       dim_unit.c.valid_from == unit.valid_from)
         if conn.execute(sa.select(dim_unit.c.unit_code).where(key)).first() is None:
-            unit = replace(unit, origin="portal")
+            unit = replace(unit, origin=unit.origin if unit.origin == "override" else "portal")
             conn.execute(sa.insert(dim_unit).values(
                 unit_code=unit.unit_code, valid_from=unit.valid_from, valid_to=unit.valid_to,
                 name_vi=unit.name_vi, level=unit.level, parent_code=unit.parent_code,

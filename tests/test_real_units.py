@@ -225,3 +225,32 @@ def test_refused_and_failed_answers_are_kept_in_the_raw_zone(simulator, settings
         body = Path(ref.path, "responses", f"{meta['number']:06d}.body").read_bytes()
         assert hashlib.sha256(body).hexdigest() == meta["sha256"] and body
     assert read_manifest(ref.path)["responses"] == len(metas) == 3 + 2
+
+
+def test_before_the_reorganisation_the_63_provinces_match_and_twin_names_are_ambiguous(
+        simulator, settings) -> None:
+    """May 2025: the national list holds the 63 provinces of the time; Kiên Giang (then
+    91) has communes of one name in two districts, which a name cannot tell apart."""
+    from steps.reference import refresh_reference
+
+    refresh_reference(settings)  # dim_unit, as every DAG run's opening task fills it
+    sim = simulator(published_through=Month(2025, 6))
+    period = Period.parse("2025-05")
+    result = run(period, sim, settings)
+    truth = served(sim, period, ["91", "11"])
+    provinces = query(settings, "SELECT count(*) FROM fact_portal_score f JOIN dim_unit u "
+                                "ON u.unit_code = f.unit_code AND u.valid_to = DATE "
+                                "'2025-07-01' WHERE f.unit_level = 'province'")
+    assert provinces == [(63,)]
+    issues = query(settings, "SELECT problem, unit_name, candidates FROM unit_match_issue")
+    twins = {}
+    for code, unit in truth.items():  # the simulator's communes whose name is not unique
+        if unit["level"] == "commune" and unit["scope"] == "91":
+            twins.setdefault(unit["name"], []).append(code)
+    twins = {name: sorted(codes) for name, codes in twins.items() if len(codes) > 1}
+    assert twins and {(p, c) for p, _, c in issues} == {
+        ("ambiguous", ",".join(codes)) for codes in twins.values()}
+    assert result["audit"]["rows_quarantined"] == sum(len(c) for c in twins.values())
+    # a commune's province is the list it came in, though its parent then was a district
+    assert query(settings, "SELECT DISTINCT province_code FROM v_portal_score "
+                           "WHERE list_scope = '91'") == [("91",)]

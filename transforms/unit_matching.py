@@ -138,7 +138,7 @@ class UnitMatcher:
         if forced is not None:
             if forced in self.units or forced.startswith("H"):
                 return UnitMatch(forced, "override", registered=self._department(
-                    source, forced) if forced not in self.units else None)
+                    source, forced, "override") if forced not in self.units else None)
             return UnitMatch(None, None, "unmatched",
                              f"override names unit {forced}, unknown on {self.on}")
         if source.stat_code:
@@ -177,7 +177,8 @@ class UnitMatcher:
                          f"no unit named {source.name!r}{where} on {self.on}"
                          + (f" (agency code {code} unknown)" if code else ""))
 
-    def _department(self, source: SourceUnit, code: str) -> Unit | None:
+    def _department(self, source: SourceUnit, code: str,
+                    origin: str = "portal") -> Unit | None:
         """A department first seen here, registered under its province for the era of the
         province's current version."""
         province = self.units.get(source.parent_code or "")
@@ -187,4 +188,4 @@ class UnitMatcher:
                     level="department",
                     parent_code=province.unit_code, stat_code=None,
                     valid_from=province.valid_from, valid_to=province.valid_to,
-                    agency_code=code, origin="portal")
+                    agency_code=code, origin=origin)

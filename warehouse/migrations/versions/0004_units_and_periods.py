@@ -35,8 +35,9 @@ V_PORTAL_SCORE = """
     SELECT f.period_id, p.period_type, p.label AS period_label, p.year,
            p.first_day, p.last_day, f.unit_code, u.name_vi AS unit_name_vi,
            f.unit_level, f.list_scope,
-           CASE WHEN f.unit_level = 'province' THEN f.unit_code ELSE u.parent_code END
-               AS province_code,
+           CASE WHEN f.unit_level = 'province' THEN f.unit_code
+                WHEN f.list_scope <> 'national' THEN f.list_scope  -- the province's list
+                ELSE u.parent_code END AS province_code,
            f.ckmb, f.tdgq, f.clgq, f.tttt, f.mdhl, f.mdsh, f.total_score, f.published_rank,
            RANK() OVER (PARTITION BY f.period_id, f.list_scope, f.unit_level
                         ORDER BY f.total_score DESC) AS rank_in_list,
