@@ -118,3 +118,39 @@ def test_reformstats_run_loads_a_month_from_a_portal_given_by_the_environment(
         counters = db.execute("SELECT count(*) FROM fact_portal_monthly_counters").fetchone()
     assert loaded == {"2025-10": UNITS, "2025-YTD10": UNITS}
     assert counters == (2,)
+
+
+def test_a_failing_dataset_does_not_stop_another_in_a_real_dag_run(tmp_path: Path) -> None:
+    """No monthly-counter ID configured at all: that dataset's partition is rejected and
+    the run fails, while the 766 scores of the same run load."""
+    import json
+    import shutil
+
+    from simulator import PortalSimulator
+
+    config = tmp_path / "config"
+    shutil.copytree(PROJECT_ROOT / "config", config)
+    ids = config / "units" / "source_ids.csv"
+    ids.write_text("".join(line for line in ids.read_text(encoding="utf-8").splitlines(True)
+                           if not line.startswith("legacy_tinh")), encoding="utf-8")
+    with PortalSimulator(published_through=Month(2025, 11)) as sim:
+        connection = json.dumps({"conn_type": "http", "host": sim.url,
+                                 "extra": {"rate_per_second": 50, "page_size": 50}})
+        result = subprocess.run(
+            [str(Path(sys.executable).with_name("reformstats")), "run",
+             "national_portal_monthly", "--first", "2025-11", "--data-dir", str(tmp_path)],
+            capture_output=True, text=True, timeout=600,
+            env={**os.environ, "AIRFLOW_CONN_NATIONAL_PORTAL": connection,
+                 "REFORMSTATS_WAREHOUSE_URL": "", "REFORMSTATS_CONFIG_DIR": str(config)})
+    assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "national_portal_monthly 2025-11: failed" in result.stdout
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as db:
+        loaded = dict(db.execute("SELECT period_label, count(*) FROM v_portal_score "
+                                 "GROUP BY 1").fetchall())
+        audits = db.execute("SELECT dataset, status FROM load_audit ORDER BY 1, 2").fetchall()
+        missing = db.execute("SELECT unit_code FROM dq_result WHERE check_name = "
+                             "'configured_unit_id_known' AND NOT success ORDER BY 1").fetchall()
+    assert loaded == {"2025-11": UNITS, "2025-YTD11": UNITS}
+    assert audits == [("portal_monthly_counters", "rejected"), ("portal_score", "loaded"),
+                      ("portal_score", "loaded")]
+    assert missing == [("11",), ("91",)]
