@@ -95,3 +95,26 @@ def test_monthly_counters_take_unit_from_request_and_balance_gap() -> None:
     assert checked["received_postal"] == 0
     assert checked["channel_balance_gap"] == 2  # 100 - (40 + 0 + 55 + 3)
     assert checked["sync_excess"] == 1
+
+
+def _chart(*scored: int) -> list[dict]:
+    """A monthlyChart with the given months scored and the others null."""
+    return [{"month": f"{m:02d}", "averageScore": 70.0 if m in scored else None}
+            for m in range(1, 13)]
+
+
+@pytest.mark.parametrize(("asked", "chart", "covered"), [
+    ("2026-YTD03", _chart(1, 2, 3), "2026-YTD03"),
+    ("2026-YTD03", _chart(1, 2), "2026-YTD02"),          # one month short
+    ("2026-YTD03", _chart(1, 2, 3, 4, 5), "2026-YTD05"),  # asked late: the year so far
+    ("2025", _chart(*range(1, 13)), "2025"),
+    ("2026-03", _chart(1, 2), "unscored"),
+    ("2026-Q1", _chart(1, 2, 3), "2026-Q1"),
+    ("2026-YTD03", [], None),                            # the answer does not say
+    ("2026-YTD03", None, None),
+])
+def test_the_period_an_answer_covers_is_read_from_its_monthly_chart(asked, chart,
+                                                                    covered) -> None:
+    from sources.national_portal import covered_period
+
+    assert covered_period(Period.parse(asked), chart) == covered
