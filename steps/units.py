@@ -34,12 +34,16 @@ def overrides_path(settings: Settings) -> Path:
 
 
 def _registered(url: str, on: dt.date) -> tuple[dict[str, str], list[Unit]]:
-    """Agency codes and departments the portal registered earlier (none on a warehouse
-    not loaded yet)."""
+    """Agency codes and departments the portal registered earlier (none while the warehouse
+    file does not exist yet). Any other failure to read (a lock, a schema behind the code)
+    raises: matching without them would silently differ."""
     from warehouse.engine import make_engine
     from warehouse.schema import dim_unit, unit_source_id
 
-    engine = make_engine(url, create=False)
+    try:
+        engine = make_engine(url, create=False)
+    except FileNotFoundError:
+        return {}, []
     try:
         with engine.connect() as conn:
             codes = dict(conn.execute(sa.select(unit_source_id.c.source_id,
@@ -52,8 +56,6 @@ def _registered(url: str, on: dt.date) -> tuple[dict[str, str], list[Unit]]:
                 dim_unit.c.origin != "reference", dim_unit.c.origin != "config",
                 dim_unit.c.valid_from <= on,
                 sa.or_(dim_unit.c.valid_to.is_(None), dim_unit.c.valid_to > on))).all()
-    except sa.exc.DBAPIError:
-        return {}, []
     finally:
         engine.dispose()
     units = [Unit(unit_code=r.unit_code, name_vi=r.name_vi, level=r.level,
