@@ -106,17 +106,20 @@ def summary(
 
     url = _url(url)
     console = Console()
-    for title, sql in (
-            ("Units (dim_unit)", "SELECT level, CASE WHEN valid_to IS NULL THEN 'current' "
+    for title, columns, sql in (
+            ("Units (dim_unit)", ("level", "valid", "origin", "units"),
+             "SELECT level, CASE WHEN valid_to IS NULL THEN 'current' "
              "ELSE 'until ' || CAST(valid_to AS VARCHAR) END, origin, count(*) FROM dim_unit "
              "GROUP BY 1, 2, 3 ORDER BY 2, 1, 3"),
-            ("Old -> new (unit_crosswalk)", "SELECT old_level, basis, approximate, count(*) "
+            ("Old -> new (unit_crosswalk)", ("old level", "basis", "approximate", "edges"),
+             "SELECT old_level, basis, approximate, count(*) "
              "FROM unit_crosswalk GROUP BY 1, 2, 3 ORDER BY 1, 2"),
-            ("Source IDs (unit_source_id)", "SELECT scheme, origin, matched_by, count(*) "
+            ("Source IDs (unit_source_id)", ("scheme", "origin", "matched by", "IDs"),
+             "SELECT scheme, origin, matched_by, count(*) "
              "FROM unit_source_id GROUP BY 1, 2, 3 ORDER BY 1, 2, 3")):
         rows = _rows(url, sql)
         table = Table(title=title)
-        for column in ("", "", "", "rows"):
+        for column in columns:
             table.add_column(column)
         for row in rows:
             table.add_row(*(str(v) for v in row))

@@ -39,11 +39,11 @@ def extract(dataset: str, period: str) -> dict:
     from airflow.sdk.exceptions import AirflowSkipException
 
     from domain.periods import Period
-    from plugins.hooks import NationalPortalHook, pipeline_settings
+    from plugins.hooks import NationalPortalHook, pipeline_settings, source_config
     from steps.national_portal import extract
 
     settings = pipeline_settings()
-    ref = extract(dataset, Period.parse(period), NationalPortalHook(settings).get_config(),
+    ref = extract(dataset, Period.parse(period), source_config(NationalPortalHook(settings)),
                   settings)
     if ref.get("not_published"):
         raise AirflowSkipException(ref["not_published"])

@@ -28,23 +28,23 @@ def provinces() -> list[str]:
 @task
 def extract_dossiers(province: str, month: str) -> dict:
     from domain.periods import Month
-    from plugins.hooks import OneStopHook, pipeline_settings
+    from plugins.hooks import OneStopHook, pipeline_settings, source_config
     from steps.onestop import extract_dossiers
 
     settings = pipeline_settings()
     return extract_dossiers(province, Month.parse(month),
-                            OneStopHook(province, settings).get_config(), settings)
+                            source_config(OneStopHook(province, settings)), settings)
 
 
 @task
 def extract_aggregates(province: str, month: str) -> dict:
     from domain.periods import Month
-    from plugins.hooks import OneStopHook, pipeline_settings
+    from plugins.hooks import OneStopHook, pipeline_settings, source_config
     from steps.onestop import extract_aggregates
 
     settings = pipeline_settings()
     return extract_aggregates(province, Month.parse(month),
-                              OneStopHook(province, settings).get_config(), settings)
+                              source_config(OneStopHook(province, settings)), settings)
 
 
 @task

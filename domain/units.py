@@ -50,8 +50,10 @@ def _date(text: str) -> dt.date | None:
 
 
 def _rows(path: Path) -> list[dict[str, str]]:
+    """A CSV file's rows; blank lines and lines starting with `#` are comments."""
     with open(path, encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+        lines = [line for line in handle if line.strip() and not line.lstrip().startswith("#")]
+    return list(csv.DictReader(lines))
 
 
 def _validity(row: dict[str, str]) -> dict[str, dt.date | None]:
@@ -92,6 +94,14 @@ class UnitRegistry:
             source_ids = [SourceId(scheme=row["scheme"], source_id=row["source_id"],
                                    unit_code=row["unit_code"], **_validity(row))
                           for row in _rows(folder / "source_ids.csv")]
+        seen: dict[tuple[str, str, dt.date], str] = {}
+        for sid in source_ids:  # one ID per unit and scheme at a time, or requests guess
+            key = (sid.scheme, sid.unit_code, sid.valid_from)
+            if key in seen:
+                raise ValueError(f"{folder / 'source_ids.csv'}: two {sid.scheme} IDs for unit "
+                                 f"{sid.unit_code} from {sid.valid_from} ({seen[key]}, "
+                                 f"{sid.source_id}): keep one")
+            seen[key] = sid.source_id
         bad = [u.unit_code for u in units if u.level not in LEVELS]
         if bad:
             raise ValueError(f"units.csv: unknown level for {bad[:5]}")

@@ -75,6 +75,19 @@ class NationalPortalHook(BaseHook):
         return self.get_config()
 
 
+def source_config(hook: NationalPortalHook | OneStopHook) -> Any:
+    """The hook's client configuration; a source with no URL fails the task at once,
+    without retries (retrying cannot configure it)."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from sources.errors import SourceNotConfiguredError
+
+    try:
+        return hook.get_config()
+    except SourceNotConfiguredError as exc:
+        raise AirflowFailException(str(exc)) from exc
+
+
 def dossier_hash_key(settings: Settings) -> bytes:
     """Key for hashing dossier IDs: the Connection named in sources.yaml (password), else
     REFORMSTATS_DOSSIER_HASH_KEY. Empty if neither is set (the client then refuses)."""
@@ -113,9 +126,11 @@ class OneStopHook(BaseHook):
             client_id = os.environ.get(prefix + "CLIENT_ID")
             secret = os.environ.get(prefix + "CLIENT_SECRET")
         if not url:
-            raise KeyError(f"no one-stop system configured for {self.province_code}: set the "
-                           f"Connection {conn_id} or REFORMSTATS_ONESTOP_"
-                           f"{self.province_code}_URL")
+            from sources.errors import SourceNotConfiguredError
+
+            raise SourceNotConfiguredError(
+                f"no one-stop system configured for {self.province_code}: set the "
+                f"Connection {conn_id} or REFORMSTATS_ONESTOP_{self.province_code}_URL")
         options = {"rate_per_second": onestop.rate_per_second,
                    "page_size": onestop.page_size,
                    **option_overrides(extra)}

@@ -35,3 +35,11 @@ class IncompleteFetchError(SourceError):
 class NotPublishedError(SourceError):
     """The source does not publish this at all (e.g. a half year on the reporting API):
     nothing to fetch, which is not a failure of the source."""
+
+
+class SourceNotConfiguredError(SourceError, KeyError):
+    """No URL or credentials for a source: a configuration error, which retrying cannot
+    fix (a KeyError too, for callers that look a source up)."""
+
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0]) if self.args else ""

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from domain.periods import Month, Period
-from sources.errors import NotPublishedError, SourceResponseError
+from sources.errors import NotPublishedError, SourceNotConfiguredError, SourceResponseError
 from sources.http import FetchedResponse, HttpOptions, HttpSource
 from sources.paging import Page, collect_pages
 
@@ -42,8 +42,9 @@ class NationalPortalConfig(HttpOptions):
         env = os.environ if environ is None else environ
         url = env.get("REFORMSTATS_NATIONAL_PORTAL_URL")
         if not url:
-            raise KeyError("set REFORMSTATS_NATIONAL_PORTAL_URL (or the Airflow Connection "
-                           "'national_portal') to the portal's base URL")
+            raise SourceNotConfiguredError(
+                "set REFORMSTATS_NATIONAL_PORTAL_URL (or the Airflow Connection "
+                "'national_portal') to the portal's base URL")
         options = dict(defaults)
         if env.get("REFORMSTATS_NATIONAL_PORTAL_RATE"):
             options["rate_per_second"] = float(env["REFORMSTATS_NATIONAL_PORTAL_RATE"])

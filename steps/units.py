@@ -33,9 +33,10 @@ def overrides_path(settings: Settings) -> Path:
     return settings.config_dir / "units" / "overrides.csv"
 
 
-def _registered(url: str, on: dt.date) -> tuple[dict[str, str], list[Unit]]:
-    """Agency codes and departments the portal registered earlier (none while the warehouse
-    file does not exist yet). Any other failure to read (a lock, a schema behind the code)
+def _registered(url: str, on: dt.date) -> tuple[dict[tuple[str, str], str], list[Unit]]:
+    """Source IDs ({(scheme, ID): unit code}, agency codes under the scheme agency_code)
+    and departments the portal registered earlier (none while the warehouse file does not
+    exist yet). Any other failure to read (a lock, a schema behind the code)
     raises: matching without them would silently differ."""
     from warehouse.engine import make_engine
     from warehouse.schema import dim_unit, unit_source_id
@@ -46,12 +47,12 @@ def _registered(url: str, on: dt.date) -> tuple[dict[str, str], list[Unit]]:
         return {}, []
     try:
         with engine.connect() as conn:
-            codes = dict(conn.execute(sa.select(unit_source_id.c.source_id,
-                                                unit_source_id.c.unit_code).where(
-                unit_source_id.c.scheme == "agency_code",
+            ids = {(scheme, source_id): code for scheme, source_id, code in conn.execute(
+                sa.select(unit_source_id.c.scheme, unit_source_id.c.source_id,
+                          unit_source_id.c.unit_code).where(
+                unit_source_id.c.origin != "config",
                 unit_source_id.c.valid_from <= on,
-                sa.or_(unit_source_id.c.valid_to.is_(None), unit_source_id.c.valid_to > on))
-            ).all())
+                sa.or_(unit_source_id.c.valid_to.is_(None), unit_source_id.c.valid_to > on)))}
             rows = conn.execute(sa.select(dim_unit).where(
                 dim_unit.c.origin != "reference", dim_unit.c.origin != "config",
                 dim_unit.c.valid_from <= on,
@@ -62,7 +63,7 @@ def _registered(url: str, on: dt.date) -> tuple[dict[str, str], list[Unit]]:
                   parent_code=r.parent_code, stat_code=r.stat_code, valid_from=r.valid_from,
                   valid_to=r.valid_to, agency_code=r.agency_code, origin=r.origin)
              for r in rows]
-    return codes, units
+    return ids, units
 
 
 def known_units(settings: Settings, on: dt.date) -> UnitRegistry:
@@ -77,12 +78,15 @@ def unit_matcher(settings: Settings, period: Period, *, warehouse: bool = True) 
     they are then), with what the warehouse registered earlier unless `warehouse` is off."""
     on = period.last_day
     units = dict(settings.units.valid(on))
-    codes: dict[str, str] = {}
+    ids: dict[tuple[str, str], str] = {}
     if warehouse:
-        codes, registered = _registered(settings.warehouse_url, on)
+        ids, registered = _registered(settings.warehouse_url, on)
         units.update({u.unit_code: u for u in registered if u.unit_code not in units})
-    return UnitMatcher(units, on, known_agency_codes=codes,
-                       overrides=read_overrides(overrides_path(settings)))
+    return UnitMatcher(units, on, known_agency_codes={
+        source_id: code for (scheme, source_id), code in ids.items()
+        if scheme == "agency_code"}, known_ids={
+        key: code for key, code in ids.items() if key[0] != "agency_code"},
+        overrides=read_overrides(overrides_path(settings)))
 
 
 def match_frame(frame: pd.DataFrame, matcher: UnitMatcher, scheme: str,

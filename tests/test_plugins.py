@@ -120,3 +120,27 @@ def test_onestop_hook_reads_the_connection_and_hash_key_sources_yaml_names(
         "http://127.0.0.1:9/onestop/11", "id", "igate")
     assert (config.page_size, config.rate_per_second, config.hash_key) == (77, 2.0, b"k3y")
     assert "secret-value" not in repr(config) and "k3y" not in repr(config)
+
+
+def test_a_source_without_a_url_fails_the_task_without_retries(monkeypatch) -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from plugins.hooks import NationalPortalHook, OneStopHook, source_config
+
+    for name in ("AIRFLOW_CONN_NATIONAL_PORTAL", "REFORMSTATS_NATIONAL_PORTAL_URL",
+                 "AIRFLOW_CONN_ONESTOP_91", "REFORMSTATS_ONESTOP_91_URL"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(AirflowFailException, match="REFORMSTATS_NATIONAL_PORTAL_URL"):
+        source_config(NationalPortalHook())
+    with pytest.raises(AirflowFailException, match="REFORMSTATS_ONESTOP_91_URL"):
+        source_config(OneStopHook("91"))
+
+
+def test_two_configured_ids_for_one_unit_are_an_error(tmp_path) -> None:
+    from domain.units import UnitRegistry
+
+    (tmp_path / "source_ids.csv").write_text(
+        "scheme,source_id,unit_code,valid_from,valid_to\n# a comment\n"
+        "legacy_tinh,11391,91,2025-07-01,\nlegacy_tinh,777,91,2025-07-01,\n", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"two legacy_tinh IDs for unit 91 .*11391, 777"):
+        UnitRegistry.from_folder(tmp_path, reference=False)

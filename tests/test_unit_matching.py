@@ -156,6 +156,15 @@ def test_a_statistical_code_wins_over_the_name() -> None:
     assert (found.unit_code, found.matched_by) == ("30003", "stat_code")
 
 
+def test_an_id_of_the_same_scheme_learned_earlier_matches_a_garbled_name() -> None:
+    m = matcher(known_ids={("legacy_766", "7"): "30002"})
+    found = m.match(SourceUnit("legacy_766", "7", "garbled name", None, "commune", "91"))
+    assert (found.unit_code, found.matched_by) == ("30002", "source_id")
+    # the same number from another service says nothing
+    other = m.match(SourceUnit("reporting", "7", "garbled name", None, "commune", "91"))
+    assert other.problem == "unmatched"
+
+
 def test_a_known_agency_code_matches_in_either_form() -> None:
     m = matcher(known_agency_codes={"H01.13.05": "30002"})
     for sent in ("H01.13.05", "000.05.13.H01"):

@@ -7,10 +7,13 @@ form `000.00.00.H37`) and a name with its title (`UBND xã Đông Thái - tỉnh
 The keys, in order:
 
 1. an override (config/units/overrides.csv), by source ID or by agency code;
-2. the statistical code, where the source sends one;
-3. the normalised agency code, where we already know whose it is (earlier
+2. the source's own ID, where an earlier answer of the same scheme taught whose it is
+   (IDs are never trusted across schemes: the two API generations, and the services of
+   the legacy gateway, number units differently);
+3. the statistical code, where the source sends one;
+4. the normalised agency code, where we already know whose it is (earlier
    registrations, units' agency codes);
-4. the normalised name within the parent (the province whose list it came in), first
+5. the normalised name within the parent (the province whose list it came in), first
    with the unit type (`xã đông thái`), then without (`đông thái`); then the same for the
    name before a trailing ` - …` (a province written without its type).
 
@@ -99,6 +102,7 @@ class UnitMatcher:
     units: Mapping[str, Unit]  # unit code -> unit, valid on the date
     on: dt.date
     known_agency_codes: Mapping[str, str] = field(default_factory=dict)  # code -> unit
+    known_ids: Mapping[tuple[str, str], str] = field(default_factory=dict)  # (scheme, ID)
     overrides: Iterable[Override] = ()
 
     def __post_init__(self) -> None:
@@ -141,6 +145,9 @@ class UnitMatcher:
                     source, forced, "override") if forced not in self.units else None)
             return UnitMatch(None, None, "unmatched",
                              f"override names unit {forced}, unknown on {self.on}")
+        known = self.known_ids.get((source.scheme, source.source_id or ""))
+        if known is not None and known in self.units:
+            return UnitMatch(known, "source_id")
         if source.stat_code:
             found = self._by_stat.get(source.stat_code, [])
             if len(found) == 1:

@@ -79,7 +79,8 @@ unit_source_id = sa.Table(
     sa.Column("valid_to", sa.Date),
     sa.Column("unit_code", sa.String(32), nullable=False),
     sa.Column("matched_by", sa.String(32), nullable=False,
-              comment="stat_code | agency_code | name | registered | override | config"),
+              comment="override | source_id | stat_code | agency_code | name | registered | "
+                      "config"),
     sa.Column("origin", sa.String(16), nullable=False, comment="portal | config | override"),
     sa.Column("source_dataset", sa.String(64), comment="dataset whose answer carried it"),
     sa.Column("first_seen_period_id", sa.Integer, comment="period of the first answer"),
