@@ -84,7 +84,7 @@ _NUMBERS = {"month": range(1, 13), "quarter": range(1, 5), "half": range(1, 3),
             "year": range(0, 1), "year_to_date": range(1, 13)}
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True)
 class Period:
     """A reporting period: a month, quarter (quý), half (6 tháng), year (năm) or the year
     to date through a month (lũy kế). `number` is the month, quarter or half (0 for a

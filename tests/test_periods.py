@@ -28,3 +28,41 @@ def test_interval_that_is_not_one_month_fails_loudly() -> None:
 def test_missing_interval_on_manual_run_fails_with_hint() -> None:
     with pytest.raises(ValueError, match="data interval"):
         month_of_interval(None, None)
+
+
+@pytest.mark.parametrize(("label", "period_id", "first", "last"), [
+    ("2026-03", 202603, "2026-03-01", "2026-03-31"),
+    ("2026-Q1", 202621, "2026-01-01", "2026-03-31"),
+    ("2025-Q4", 202524, "2025-10-01", "2025-12-31"),
+    ("2026-H1", 202631, "2026-01-01", "2026-06-30"),
+    ("2025", 202500, "2025-01-01", "2025-12-31"),
+    ("2026-YTD03", 202643, "2026-01-01", "2026-03-31"),
+    ("2025-YTD12", 202552, "2025-01-01", "2025-12-31"),
+])
+def test_every_period_type_has_its_own_id_and_days(label, period_id, first, last) -> None:
+    from domain.periods import Period
+
+    period = Period.parse(label)
+    assert (str(period), period.period_id) == (label, period_id)
+    assert (str(period.first_day), str(period.last_day)) == (first, last)
+
+
+@pytest.mark.parametrize(("month", "labels"), [
+    ((2026, 2), ["2026-02", "2026-YTD02"]),
+    ((2026, 3), ["2026-03", "2026-Q1", "2026-YTD03"]),
+    ((2026, 6), ["2026-06", "2026-Q2", "2026-H1", "2026-YTD06"]),
+    ((2025, 12), ["2025-12", "2025-Q4", "2025-H2", "2025", "2025-YTD12"]),
+])
+def test_a_months_run_loads_the_periods_ending_with_it(month, labels) -> None:
+    from domain.periods import PERIOD_TYPES, Month, periods_ending
+
+    assert [str(p) for p in periods_ending(Month(*month), PERIOD_TYPES)] == labels
+    assert [str(p) for p in periods_ending(Month(*month), ["month"])] == labels[:1]
+
+
+def test_a_bad_period_label_is_refused_clearly() -> None:
+    from domain.periods import Period
+
+    for text in ("2026-Q5", "2026-13", "26-03", "2026-H3"):
+        with pytest.raises(ValueError, match=r"expected a period like|out of range|month must"):
+            Period.parse(text)
