@@ -116,10 +116,12 @@ class FetchedResponse:
         try:
             return json.loads(self.body.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            snippet = self.body[:120].decode("utf-8", "replace")
+            # Never the body itself: it may carry personal data (the raw zone has it, or
+            # for personal-data sources its hash only).
             raise RetryableSourceError(
                 f"unreadable JSON from {self.url} ({len(self.body)} bytes, sha256 "
-                f"{self.sha256[:12]}): {exc}; starts {snippet!r}") from exc
+                f"{self.sha256[:12]}): {type(exc).__name__} at position "
+                f"{getattr(exc, 'pos', getattr(exc, 'start', '?'))}") from None
 
 
 class Throttle:
@@ -247,9 +249,11 @@ class HttpSource:
         try:
             response = self.session.request(method, url, data=data, json=json_body,
                                             params=query, timeout=self.timeout, auth=self.auth)
-        except (requests.Timeout, requests.ConnectionError) as exc:
+        except (requests.Timeout, requests.ConnectionError,
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError) as exc:  # incl. a body cut short
             raise RetryableSourceError(
-                f"{self.source_name}: {type(exc).__name__} calling {url}") from exc
+                f"{self.source_name}: {type(exc).__name__} calling {url}") from None
         fetched = FetchedResponse(
             method=method, url=url, params=dict(params), status=response.status_code,
             fetched_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
@@ -271,8 +275,9 @@ class HttpSource:
             )
         if response.status_code >= 400:
             raise SourceHTTPError(
-                f"{self.source_name}: HTTP {response.status_code} from {url} "
-                f"(not retried): {response.text[:200]!r}",
+                f"{self.source_name}: HTTP {response.status_code} from {url} (not retried; "
+                f"{len(fetched.body)} bytes of {fetched.content_type or 'unknown type'}, "
+                f"sha256 {fetched.sha256[:12]}, kept in the raw zone)",
                 status=response.status_code,
             )
         return parse(fetched), fetched

@@ -91,11 +91,22 @@ class ClientCredentialsAuth(requests.auth.AuthBase):
                         status=response.status_code)
                 try:
                     payload = response.json()
-                    self._token = payload["access_token"]
-                except (ValueError, KeyError, TypeError) as exc:
+                    token = payload["access_token"]
+                except (ValueError, KeyError, TypeError):
                     raise RetryableSourceError(
-                        f"token endpoint {self.token_url}: unreadable answer") from exc
-                ttl = float(payload.get("expires_in", 300))
+                        f"token endpoint {self.token_url}: unreadable answer "
+                        f"({len(response.content)} bytes)") from None
+                try:
+                    ttl = float(payload.get("expires_in", 300))
+                except (TypeError, ValueError):
+                    raise SourceResponseError(
+                        f"token endpoint {self.token_url}: expires_in is not a number of "
+                        f"seconds ({type(payload.get('expires_in')).__name__})") from None
+                if not isinstance(token, str) or not token or ttl != ttl or ttl <= 0:
+                    raise SourceResponseError(
+                        f"token endpoint {self.token_url}: no usable access_token / "
+                        "expires_in in its answer")
+                self._token = token
                 self._expires_at = time.monotonic() + max(1.0, ttl - min(
                     TOKEN_MARGIN_SECONDS, ttl / 2))
                 self.renewals += 1

@@ -31,6 +31,9 @@ def collect_pages(
       times): the page we should have had was lost.
     - Paging stops at a short page, or once the source's total is reached; when the source
       gave a total, the number of distinct records must equal it, else IncompleteFetchError.
+    - The total must not change between pages (a list that grows or shrinks while it is
+      read is not one list), and the first total bounds the pages asked for, so a source
+      whose total keeps growing cannot hold the task for hours.
     Records whose key is None cannot be de-duplicated and are all kept.
     """
     seen: dict[Hashable, dict[str, Any]] = {}
@@ -42,6 +45,12 @@ def collect_pages(
             raise IncompleteFetchError(f"{what}: more than {max_pages} pages; giving up")
         page = fetch_page(page_number)
         if page.total is not None:
+            if total is not None and page.total != total:
+                raise IncompleteFetchError(
+                    f"{what}: the source's total changed from {total} to {page.total} at "
+                    f"page {page_number}: the list changed while it was read")
+            if total is None:
+                max_pages = min(max_pages, -(-page.total // max(page_size, 1)) + 1)
             total = page.total
         fresh = 0
         duplicates = 0

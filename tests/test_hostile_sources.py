@@ -1,0 +1,145 @@
+"""Sources that misbehave, on 127.0.0.1: a body cut short, a total that changes while the
+list is read, refusals and broken pages full of personal data, a token answer that cannot
+be read. Each test is bounded in time by the client's own short timeouts."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from domain.periods import Month
+from sources.errors import (
+    IncompleteFetchError,
+    RetryableSourceError,
+    SourceHTTPError,
+    SourceResponseError,
+)
+from sources.national_portal import LegacyGatewayClient
+from tests.conftest import fast_config
+
+# What a source may echo back about an applicant: none of it may reach an error text.
+PERSONAL = ["Nguyễn Văn An", "079203001234", "0912345678", "12 Lê Lợi, phường Bến Thành"]
+PERSONAL_BODY = json.dumps({"error": "invalid dossier", "applicant": {
+    "name": PERSONAL[0], "idNumber": PERSONAL[1], "phone": PERSONAL[2],
+    "address": PERSONAL[3]}}, ensure_ascii=False).encode("utf-8")
+
+Answer = Callable[[BaseHTTPRequestHandler, int], None]  # (handler, request number)
+
+
+@pytest.fixture
+def hostile() -> Iterator[Callable[[Answer], str]]:
+    """Factory: a server on 127.0.0.1 answering every request with `answer`; its URL."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(answer: Answer) -> str:
+        count = {"n": 0}
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                count["n"] += 1
+                answer(self, count["n"])
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def send(handler: BaseHTTPRequestHandler, status: int, body: bytes,
+         length: int | None = None) -> None:
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json; charset=utf-8")
+    handler.send_header("Content-Length", str(len(body) if length is None else length))
+    handler.end_headers()
+    handler.wfile.write(body)
+    handler.wfile.flush()
+
+
+def rows(first: int, count: int, total: int) -> bytes:
+    return json.dumps([{"ID": str(i), "TOTAL": str(total), "TEN": f"Đơn vị {i}"}
+                       for i in range(first, first + count)]).encode()
+
+
+def test_a_body_cut_short_is_retried_and_named_by_its_url(hostile) -> None:
+    def answer(handler, n):
+        if n == 1:  # promises 4 kB, sends 10 bytes, hangs up
+            send(handler, 200, b'[{"ID": "1', length=4096)
+            handler.close_connection = True
+        else:
+            send(handler, 200, rows(1, 3, 3))
+
+    client = LegacyGatewayClient(fast_config(hostile(answer)).http(), page_size=10)
+    assert len(client.report_766(Month(2025, 10))) == 3
+    assert client.http.attempts == 2
+
+    def always_cut(handler, n):
+        send(handler, 200, b'[{"ID": "1', length=4096)
+        handler.close_connection = True
+
+    url = hostile(always_cut)
+    client = LegacyGatewayClient(fast_config(url, max_attempts=2).http(), page_size=10)
+    with pytest.raises(RetryableSourceError, match=f"ChunkedEncodingError calling {url}"):
+        client.report_766(Month(2025, 10))
+
+
+@pytest.mark.parametrize("change", [+5, -2], ids=["growing", "shrinking"])
+def test_a_total_that_changes_between_pages_fails_the_fetch(hostile, change) -> None:
+    def answer(handler, n):
+        send(handler, 200, rows(10 * (n - 1), 10, 25 + change * (n - 1)))
+
+    client = LegacyGatewayClient(fast_config(hostile(answer)).http(), page_size=10)
+    with pytest.raises(IncompleteFetchError, match="total changed from 25 to"):
+        client.report_766(Month(2025, 10))
+    assert client.http.attempts == 2  # stopped at the second page, not 10,000
+
+
+def test_a_refusal_full_of_personal_data_is_named_without_its_body(hostile) -> None:
+    kept = []
+    url = hostile(lambda handler, n: send(handler, 400, PERSONAL_BODY))
+    client = LegacyGatewayClient(fast_config(url).http(on_response=kept.append))
+    with pytest.raises(SourceHTTPError) as info:
+        client.report_766(Month(2025, 10))
+    text = str(info.value) + repr(info.value.__cause__)
+    assert "HTTP 400" in text and url in text and f"{len(PERSONAL_BODY)} bytes" in text
+    assert not [value for value in PERSONAL if value in text]
+    assert kept[0].body == PERSONAL_BODY  # the raw zone's to keep (minimised where needed)
+
+
+def test_an_unreadable_page_full_of_personal_data_is_named_without_its_body(hostile) -> None:
+    broken = PERSONAL_BODY[: len(PERSONAL_BODY) // 2]
+    url = hostile(lambda handler, n: send(handler, 200, broken))
+    client = LegacyGatewayClient(fast_config(url, max_attempts=2).http())
+    with pytest.raises(RetryableSourceError) as info:
+        client.report_766(Month(2025, 10))
+    text = str(info.value) + repr(info.value.__cause__) + repr(info.value.__context__)
+    assert "unreadable JSON" in text and "sha256" in text
+    assert not [value for value in PERSONAL if value[:8] in text]
+
+
+def test_a_token_answer_with_an_unreadable_lifetime_fails_naming_the_endpoint(
+        hostile) -> None:
+    from sources.onestop import ClientCredentialsAuth
+
+    url = hostile(lambda handler, n: send(handler, 200, json.dumps(
+        {"access_token": "t0k3n", "expires_in": "soon"}).encode()))
+    auth = ClientCredentialsAuth(f"{url}/oauth2/token", "client", "s3cret")
+    with pytest.raises(SourceResponseError, match=r"token endpoint .*/oauth2/token: "
+                                                  "expires_in is not a number") as info:
+        auth.token()
+    assert "t0k3n" not in str(info.value) and "s3cret" not in str(info.value)
