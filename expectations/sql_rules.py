@@ -40,6 +40,7 @@ def load_rules(name: str) -> list[dict[str, Any]]:
 
 
 def _text(value: str) -> str:
+    """An SQL string literal (a path or a note), quotes doubled."""
     return "'" + value.replace("'", "''") + "'"
 
 
@@ -78,9 +79,9 @@ def run_rules(rules_name: str, files: Sequence[Path], good_path: Path,
         raw_count, distinct_count, *per_rule, bad_count = counts
         bad_where = " OR ".join(critical)
         con.execute(f"COPY (SELECT * FROM rows WHERE NOT ({bad_where})) "
-                    f"TO '{good_path}' (FORMAT parquet)")
+                    f"TO {_text(str(good_path))} (FORMAT parquet)")
         con.execute(f"COPY (SELECT *, {reasons} AS reasons FROM rows WHERE {bad_where}) "
-                    f"TO '{quarantine_path}' (FORMAT parquet)")
+                    f"TO {_text(str(quarantine_path))} (FORMAT parquet)")
         failed = [r for r, n in zip(rules, per_rule, strict=True) if n]
         by_unit: dict[str, dict[str | None, int]] = {}
         if unit_column and failed:  # one more pass, only when something failed

@@ -1,6 +1,7 @@
 """HTTP plumbing shared by every source client: timeouts, throttling, bounded retries.
 
-- Timeouts on every request (connect, read).
+- Timeouts on every request (connect, read) and a total deadline per request, body
+  included (a source dripping bytes never holds a task beyond it).
 - Throttle: at most `rate_per_second` requests per second per client (the national portal
   asks for about one a second); the clock is shared by all threads using the client.
 - Retries (tenacity): 429, 5xx, timeouts, connection errors and unreadable bodies are
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import requests
+import urllib3
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -62,6 +64,7 @@ class HttpOptions:
     initial_wait: float = 1.0
     max_wait: float = 60.0
     page_size: int = 1000
+    request_deadline: float = 120.0  # one request, its whole body included
 
     def _http(self, base_url: str, source_name: str, *,
               headers: Mapping[str, str] | None = None,
@@ -73,7 +76,8 @@ class HttpOptions:
             rate_per_second=self.rate_per_second,
             retry=RetryPolicy(max_attempts=self.max_attempts, initial_wait=self.initial_wait,
                               max_wait=self.max_wait),
-            headers=headers, auth=auth, on_response=on_response)
+            headers=headers, auth=auth, on_response=on_response,
+            deadline=self.request_deadline)
 
 
 def option_overrides(extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -189,8 +193,10 @@ class HttpSource:
         on_response: Callable[[FetchedResponse], None] | None = None,
         session: requests.Session | None = None,
         auth: requests.auth.AuthBase | None = None,
+        deadline: float = 120.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
+        self.deadline = deadline  # seconds for one request, body included
         self.source_name = source_name
         self.timeout = timeout
         self.throttle = Throttle(rate_per_second)
@@ -238,6 +244,21 @@ class HttpSource:
         log.warning("%s: attempt %d failed (%s); retrying in %.1fs", self.source_name,
                     state.attempt_number, exc, wait)
 
+    def _read_body(self, response: requests.Response, started: float, url: str) -> bytes:
+        """The whole body, within the request's total deadline: the read timeout bounds
+        each wait for bytes, not a source that drips them one by one."""
+        body = bytearray()
+        try:
+            while chunk := response.raw.read1(64 * 1024, decode_content=True):
+                body += chunk  # read1: whatever has arrived, so the deadline is checked often
+                if time.monotonic() - started > self.deadline:
+                    raise RetryableSourceError(
+                        f"{self.source_name}: {url} took more than the {self.deadline:.0f} s "
+                        f"deadline of a request ({len(body)} bytes received)")
+        finally:
+            response.close()
+        return bytes(body)
+
     def _attempt(self, method: str, path: str, params: Mapping[str, Any],
                  data: Mapping[str, str] | None, json_body: Mapping[str, Any] | None,
                  query: Mapping[str, Any] | None,
@@ -248,16 +269,19 @@ class HttpSource:
         started = time.monotonic()
         try:
             response = self.session.request(method, url, data=data, json=json_body,
-                                            params=query, timeout=self.timeout, auth=self.auth)
+                                            params=query, timeout=self.timeout, auth=self.auth,
+                                            stream=True)
+            body = self._read_body(response, started, url)
         except (requests.Timeout, requests.ConnectionError,
                 requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError) as exc:  # incl. a body cut short
+                requests.exceptions.ContentDecodingError,
+                urllib3.exceptions.HTTPError) as exc:  # incl. a body cut short mid-read
             raise RetryableSourceError(
                 f"{self.source_name}: {type(exc).__name__} calling {url}") from None
         fetched = FetchedResponse(
             method=method, url=url, params=dict(params), status=response.status_code,
             fetched_at=dt.datetime.now(dt.UTC).isoformat(timespec="milliseconds"),
-            body=response.content, content_type=response.headers.get("Content-Type"),
+            body=body, content_type=response.headers.get("Content-Type"),
             elapsed_ms=int((time.monotonic() - started) * 1000),
             headers=kept_headers(response.headers),
         )

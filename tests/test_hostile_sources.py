@@ -94,7 +94,8 @@ def test_a_body_cut_short_is_retried_and_named_by_its_url(hostile) -> None:
 
     url = hostile(always_cut)
     client = LegacyGatewayClient(fast_config(url, max_attempts=2).http(), page_size=10)
-    with pytest.raises(RetryableSourceError, match=f"ChunkedEncodingError calling {url}"):
+    with pytest.raises(RetryableSourceError, match=f"(ProtocolError|ChunkedEncodingError) "
+                                                   f"calling {url}"):
         client.report_766(Month(2025, 10))
 
 
@@ -143,3 +144,28 @@ def test_a_token_answer_with_an_unreadable_lifetime_fails_naming_the_endpoint(
                                                   "expires_in is not a number") as info:
         auth.token()
     assert "t0k3n" not in str(info.value) and "s3cret" not in str(info.value)
+
+
+def test_a_source_that_drips_its_body_is_cut_at_the_request_deadline(hostile) -> None:
+    import time
+
+    def drip(handler, n):
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", "200")
+        handler.end_headers()
+        try:
+            for _ in range(200):  # one byte every 50 ms: no read ever times out
+                handler.wfile.write(b" ")
+                handler.wfile.flush()
+                time.sleep(0.05)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    config = fast_config(hostile(drip), max_attempts=1, read_timeout=2.0,
+                         request_deadline=0.5)
+    client = LegacyGatewayClient(config.http())
+    started = time.monotonic()
+    with pytest.raises(RetryableSourceError, match="deadline of a request"):
+        client.report_766(Month(2025, 10))
+    assert time.monotonic() - started < 3  # not the 10 s the body would take

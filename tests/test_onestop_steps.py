@@ -347,17 +347,22 @@ def test_validation_drops_duplicate_dossiers_and_quarantines_broken_ones(tmp_pat
 
     rows = [dossier("2025-10-02 08:00"), dossier("2025-10-03 08:00", channel=2),
             dossier("2025-10-04 08:00", channel=7),                        # unknown channel
-            dossier("2025-10-05 08:00", finished="2025-10-01 08:00")]      # ends before intake
+            dossier("2025-10-05 08:00", finished="2025-10-01 08:00"),      # ends before intake
+            dossier("2025-10-06 08:00", procedure="1." + "0" * 299)]       # longer than 32
     rows.append(dict(rows[1]))                                             # a repeated dossier
-    part = tmp_path / "part-00001.parquet"
+    folder = tmp_path / "Sở Nội vụ's data"  # a quote in the path must not break the SQL
+    folder.mkdir()
+    part = folder / "part-00001.parquet"
     pq.write_table(pa.Table.from_pylist(rows, schema=DOSSIER_SCHEMA), part)
-    result = run_rules("dossiers", [part], tmp_path / "good.parquet", tmp_path / "bad.parquet",
+    result = run_rules("dossiers", [part], folder / "good.parquet", folder / "bad.parquet",
                        key="dossier_key", order_by="received_at")
-    assert (result.rows_in, result.duplicates_dropped) == (4, 1)
-    assert (result.rows_good, result.rows_quarantined) == (2, 2)
-    bad = pq.read_table(tmp_path / "bad.parquet").to_pylist()
+    assert (result.rows_in, result.duplicates_dropped) == (5, 1)
+    assert (result.rows_good, result.rows_quarantined) == (2, 3)
+    bad = pq.read_table(folder / "bad.parquet").to_pylist()
     assert sorted(r["reasons"] for r in bad) == [
         "intake channel is 1 in person, 2 online or 3 postal",
-        "nothing happens to a dossier before it was received"]
+        "nothing happens to a dossier before it was received",
+        "the procedure code has at most 32 characters (the warehouse column)"]
     failed = {o.check_name for o in result.outcomes if not o.success}
-    assert failed == {"rule:intake_channel_known", "rule:events_after_intake"}
+    assert failed == {"rule:intake_channel_known", "rule:events_after_intake",
+                      "rule:procedure_code_fits"}
