@@ -15,10 +15,30 @@ from plugins.notifiers import notify_ops
 
 START_DATE = pendulum.datetime(2019, 1, 1, tz="Asia/Ho_Chi_Minh")
 
+
+def runtime_settings() -> dict[str, float]:
+    """config/runtime.yaml: timeouts and retries of every DAG and task (checked here, so a
+    typo fails the DAG import with the file's name instead of running without limits)."""
+    import yaml
+
+    from registry.settings import config_dir_from_env
+
+    path = config_dir_from_env() / "runtime.yaml"
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    keys = ("task_timeout_minutes", "dagrun_timeout_hours", "retries", "retry_delay_minutes")
+    if set(raw) != set(keys) or not all(isinstance(raw[k], int | float) and raw[k] >= 0
+                                        for k in keys):
+        raise ValueError(f"{path}: needs exactly {', '.join(keys)}, each a number >= 0; "
+                         f"got {raw}")
+    return raw
+
+
+RUNTIME = runtime_settings()
 DEFAULT_ARGS: dict[str, Any] = {
-    "retries": 3,
-    "retry_delay": dt.timedelta(minutes=5),
+    "retries": int(RUNTIME["retries"]),
+    "retry_delay": dt.timedelta(minutes=RUNTIME["retry_delay_minutes"]),
     "retry_exponential_backoff": True,
+    "execution_timeout": dt.timedelta(minutes=RUNTIME["task_timeout_minutes"]),
     "on_failure_callback": notify_ops,
 }
 
@@ -35,6 +55,7 @@ def pipeline_dag(dag_id: str, *, doc: str | None, tags: list[str], max_active_ru
     unless another is given."""
     return dag(dag_id=dag_id, schedule=schedule or monthly_schedule(), start_date=START_DATE,
                catchup=False, max_active_runs=max_active_runs, default_args=DEFAULT_ARGS,
+               dagrun_timeout=dt.timedelta(hours=RUNTIME["dagrun_timeout_hours"]),
                tags=tags, doc_md=doc, **options)
 
 

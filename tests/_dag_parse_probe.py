@@ -66,4 +66,5 @@ print(json.dumps({
     "schedule_assets": {d.dag_id: _assets(getattr(d.timetable, "asset_condition", None))
                         for d in bag.dags.values()},
     "params": {d.dag_id: sorted(d.params) for d in bag.dags.values()},
+    "dagrun_timeout": {d.dag_id: str(d.dagrun_timeout) for d in bag.dags.values()},
 }))

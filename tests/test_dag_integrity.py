@@ -57,6 +57,13 @@ def test_every_dag_migrates_the_warehouse_before_anything_writes_to_it(parsed: d
             assert "refresh_reference" in seen, (dag_id, writer)
 
 
+def test_every_task_and_dag_run_has_the_deadline_of_config_runtime_yaml(parsed: dict) -> None:
+    # config/runtime.yaml: 90-minute tasks, 12-hour DAG runs
+    for dag_id, tasks in parsed["tasks"].items():
+        assert parsed["dagrun_timeout"][dag_id] == "12:00:00"
+        assert {t["execution_timeout"] for t in tasks.values()} == {"1:30:00"}, dag_id
+
+
 def test_monthly_dags_use_real_intervals_and_explicit_catchup(parsed: dict) -> None:
     for dag_id in ("national_portal_monthly", "onestop_monthly"):
         assert parsed["timetable"][dag_id] == "CronDataIntervalTimetable"
