@@ -17,9 +17,10 @@ The keys, in order:
    with the unit type (`xã đông thái`), then without (`đông thái`); then the same for the
    name before a trailing ` - …` (a province written without its type).
 
-A key that finds two units, or a name match the agency code contradicts, is ambiguous;
-no key at all is unmatched: both are quarantined with the reason and listed by
-`reformstats units unmatched`, and resolved by an override. Departments (sở, ban, ngành)
+The first key that finds exactly one unit decides (a known agency code therefore wins
+over the name); a name that fits two units is ambiguous; no key at all is unmatched:
+both are quarantined with the reason and listed by `reformstats units unmatched`, and
+resolved by an override. Departments (sở, ban, ngành)
 are in no statistical list: one that matches nothing is registered under its province
 with its agency code as unit code.
 """
