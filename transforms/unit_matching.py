@@ -20,9 +20,8 @@ The keys, in order:
 The first key that finds exactly one unit decides (a known agency code therefore wins
 over the name); a name that fits two units is ambiguous; no key at all is unmatched:
 both are quarantined with the reason and listed by `reformstats units unmatched`, and
-resolved by an override. Departments (sở, ban, ngành)
-are in no statistical list: one that matches nothing is registered under its province
-with its agency code as unit code.
+resolved by an override. Departments (sở, ban, ngành) are in no statistical list: one
+that matches nothing is registered under its province with its agency code as unit code.
 """
 
 from __future__ import annotations
