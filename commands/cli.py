@@ -164,6 +164,8 @@ def airflow_standalone(
     home.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **airflow_environment(home)}
     env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "INFO"
+    # The UI and REST API on this machine only (Airflow's default host is 0.0.0.0).
+    env.setdefault("AIRFLOW__API__HOST", "127.0.0.1")
     if not (env.get("AIRFLOW_CONN_NATIONAL_PORTAL") or env.get("REFORMSTATS_NATIONAL_PORTAL_URL")):
         env["REFORMSTATS_NATIONAL_PORTAL_URL"] = "http://127.0.0.1:8765"
         typer.echo("national_portal: no Connection set; using the simulator of "
