@@ -69,9 +69,12 @@ def load(validated: dict, run_id: str | None = None, outlet_events=None) -> dict
         audit = load(validated, run_id or "manual", pipeline_settings())
     except PartitionRejected as exc:  # the same answer would be rejected again: no retry
         raise AirflowFailException(str(exc)) from exc
-    label = validated["month"]  # the period's label
-    announce_month(outlet_events, DATASETS[validated["dataset"]],
-                   label if len(label) == 7 and label[4] == "-" else "", period=label)
+    from domain.periods import Period
+
+    label = validated["month"]  # the period's label; a month's run rebuilds that month
+    is_month = Period.parse(label).period_type == "month"
+    announce_month(outlet_events, DATASETS[validated["dataset"]], label if is_month else "",
+                   period=label)
     return audit
 
 

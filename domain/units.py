@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,6 +64,17 @@ def _validity(row: dict[str, str]) -> dict[str, dt.date | None]:
 
 def _valid(on: dt.date, start: dt.date, end: dt.date | None) -> bool:
     return start <= on and (end is None or on < end)
+
+
+def province_in(valid: Mapping[str, Unit], unit_code: str | None) -> str | None:
+    """The province of a unit among the units valid on one date (itself for a province),
+    following parents (commune -> district -> province); None when it is not among them."""
+    unit = valid.get(unit_code or "")
+    for _ in range(4):
+        if unit is None or unit.level == "province":
+            return unit.unit_code if unit else None
+        unit = valid.get(unit.parent_code or "")
+    return None
 
 
 class UnitRegistry:
@@ -148,13 +160,7 @@ class UnitRegistry:
     def province_of(self, unit_code: str, on: dt.date) -> str | None:
         """The province a unit belongs to on a date (itself for a province), following
         parents; None when the unit is not known then."""
-        valid = self.valid(on)
-        unit = valid.get(unit_code)
-        for _ in range(4):  # commune -> district -> province at most
-            if unit is None or unit.level == "province":
-                return unit.unit_code if unit else None
-            unit = valid.get(unit.parent_code or "")
-        return None
+        return province_in(self.valid(on), unit_code)
 
     def known_codes(self, on: dt.date) -> list[str]:
         return sorted(self.valid(on))

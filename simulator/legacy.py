@@ -14,7 +14,7 @@ from typing import Any
 from domain.periods import Month, Period
 from simulator.errors import ApiError
 from simulator.faults import FaultedService, FaultPlan
-from simulator.portal_units import PortalUnit
+from simulator.portal_units import PortalUnit, in_sentence, titled
 from simulator.world import COMPONENT_MAXIMA, NationalPortalWorld
 
 LOAI_COQUAN = {"province": "1", "department": "2", "commune": "3"}
@@ -33,10 +33,9 @@ def legacy_name(unit: PortalUnit, province: PortalUnit | None) -> str:
     """`TEN` as the gateway writes it: the body's title, and the province for a commune."""
     name = unit.unit.name_vi
     if unit.unit.level == "province":
-        return f"UBND {name[0].lower()}{name[1:]}"
+        return titled(name)
     if unit.unit.level == "commune" and province is not None:
-        place = province.unit.name_vi
-        return f"UBND {name[0].lower()}{name[1:]} - {place[0].lower()}{place[1:]}"
+        return f"{titled(name)} - {in_sentence(province.unit.name_vi)}"
     return name
 
 

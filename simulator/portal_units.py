@@ -33,6 +33,16 @@ DEPARTMENTS = ("Văn phòng UBND", "Sở Nội vụ", "Sở Tư pháp", "Sở T�
 DEFAULT_DETAILED = ("91", "11", "04")
 
 
+def in_sentence(name: str) -> str:
+    """A name as it reads after a title: `Xã Đông Thái` -> `xã Đông Thái`."""
+    return name[0].lower() + name[1:]
+
+
+def titled(name: str) -> str:
+    """A unit's body as the portal names it: `UBND xã Đông Thái`."""
+    return f"UBND {in_sentence(name)}"
+
+
 def _number(seed: int, *parts: object) -> int:
     digest = hashlib.sha256(":".join(map(str, (seed, *parts))).encode()).digest()
     return int.from_bytes(digest[:6], "big")

@@ -14,7 +14,7 @@ from typing import Any
 from domain.periods import Period
 from simulator.errors import ApiError
 from simulator.faults import FaultedService, FaultPlan
-from simulator.portal_units import PortalUnit
+from simulator.portal_units import PortalUnit, titled
 from simulator.world import COMPONENT_MAXIMA, NationalPortalWorld
 
 CHILD_GROUP = {"department": "AGENCY", "commune": "COMMUNE"}
@@ -125,7 +125,7 @@ class ReportingApi(FaultedService):
     def _identity(self, unit: PortalUnit, period: Period) -> dict[str, Any]:
         name = unit.unit.name_vi
         if unit.unit.level != "department":
-            name = f"UBND {name[0].lower()}{name[1:]}"
+            name = titled(name)
         return {"departmentId": self.world.portal.reporting_id(unit),
                 "departmentName": self.world.display_name(unit.unit, period, name),
                 "departmentCode": unit.agency_code}

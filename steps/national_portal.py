@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +51,7 @@ class Fetched:
 
     records: Records
     covered: str | None = None
-    problems: list[dict[str, Any]] | None = None
+    problems: list[dict[str, Any]] = field(default_factory=list)
 
 
 SCHEME = {"legacy_gateway": "legacy_766", "reporting_api": "reporting"}
@@ -197,10 +197,10 @@ def extract(dataset: str, period: Period | Month, portal: NationalPortalConfig,
         raise
     manifest = writer.finish("complete", api=api, period=str(period), records=count,
                              attempts=http.attempts, covered=fetched.covered,
-                             problems=fetched.problems or [])
+                             problems=fetched.problems)
     log.info("extracted %s %s via %s: %d records in %d responses (%d attempts), fetch %s%s",
              dataset, period, api, count, manifest["responses"], http.attempts,
-             writer.ref.fetch_id, "".join(f"; {p['details']}" for p in fetched.problems or []))
+             writer.ref.fetch_id, "".join(f"; {p['details']}" for p in fetched.problems))
     return writer.ref.to_dict()
 
 

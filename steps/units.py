@@ -144,6 +144,11 @@ def read_learned(folder: Path) -> dict[str, Any]:
     return json.loads(path.read_text(encoding="utf-8"))
 
 
+def _day(value: object) -> dt.date | None:
+    """A date as units_learned.json holds it (ISO text, or null)."""
+    return None if value is None else dt.date.fromisoformat(str(value))
+
+
 def register_units(conn: sa.Connection, learned: dict[str, Any], *, dataset: str,
                    period: Period, fetch_id: str, run_id: str) -> dict[str, int]:
     """In the load's transaction: upsert the source IDs (keeping when and where each was
@@ -156,7 +161,7 @@ def register_units(conn: sa.Connection, learned: dict[str, Any], *, dataset: str
     for (scheme, source_id, valid_from), item in ids.items():
         key = sa.and_(unit_source_id.c.scheme == scheme,
                       unit_source_id.c.source_id == source_id,
-                      unit_source_id.c.valid_from == dt.date.fromisoformat(valid_from))
+                      unit_source_id.c.valid_from == _day(valid_from))
         existing = conn.execute(sa.select(unit_source_id).where(key)).first()
         if existing is not None and existing.origin == "config":
             continue  # configured IDs are the config's business
@@ -165,9 +170,7 @@ def register_units(conn: sa.Connection, learned: dict[str, Any], *, dataset: str
         conn.execute(sa.delete(unit_source_id).where(key))
         conn.execute(sa.insert(unit_source_id).values(
             scheme=scheme, source_id=source_id, unit_code=item["unit_code"],
-            valid_from=dt.date.fromisoformat(valid_from),
-            valid_to=(dt.date.fromisoformat(str(item["valid_to"]))
-                      if item["valid_to"] not in (None, "None") else None),
+            valid_from=_day(valid_from), valid_to=_day(item["valid_to"]),
             matched_by=item["matched_by"], origin="override"
             if item["matched_by"] == "override" else "portal", source_dataset=dataset,
             first_seen_period_id=first["first_seen_period_id"] if first else period.period_id,
@@ -175,9 +178,8 @@ def register_units(conn: sa.Connection, learned: dict[str, Any], *, dataset: str
             last_fetch_id=fetch_id))
     added = 0
     for raw in learned["departments"]:
-        unit = Unit(**{**raw, "valid_from": dt.date.fromisoformat(str(raw["valid_from"])),
-                       "valid_to": (dt.date.fromisoformat(str(raw["valid_to"]))
-                                    if raw["valid_to"] not in (None, "None") else None)})
+        unit = Unit(**{**raw, "valid_from": _day(raw["valid_from"]),
+                       "valid_to": _day(raw["valid_to"])})
         key = sa.and_(dim_unit.c.unit_code == unit.unit_code,
                       dim_unit.c.valid_from == unit.valid_from)
         if conn.execute(sa.select(dim_unit.c.unit_code).where(key)).first() is None:

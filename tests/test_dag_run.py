@@ -93,23 +93,29 @@ def test_onestop_dag_loads_counters_and_indicators_for_every_province(
     assert balance == 0
 
 
-def test_reformstats_run_loads_a_month_from_a_portal_given_by_the_environment(
-        tmp_path: Path) -> None:
-    """The README's way to load from a real portal: `reformstats run` with the Connection
-    in the environment (here the simulator, scored through October 2025)."""
+def reformstats_run(month: Month, data_dir: Path, **env: str) -> subprocess.CompletedProcess:
+    """`reformstats run national_portal_monthly` for one month, as the README prints it,
+    with the Connection in the environment pointing at a simulator scored through `month`."""
     import json
 
     from simulator import PortalSimulator
 
-    with PortalSimulator(published_through=Month(2025, 10)) as sim:
+    with PortalSimulator(published_through=month) as sim:
         connection = json.dumps({"conn_type": "http", "host": sim.url,
                                  "extra": {"rate_per_second": 50, "page_size": 50}})
-        result = subprocess.run(
+        return subprocess.run(
             [str(Path(sys.executable).with_name("reformstats")), "run",
-             "national_portal_monthly", "--first", "2025-10", "--data-dir", str(tmp_path)],
+             "national_portal_monthly", "--first", str(month), "--data-dir", str(data_dir)],
             capture_output=True, text=True, timeout=600,
             env={**os.environ, "AIRFLOW_CONN_NATIONAL_PORTAL": connection,
-                 "REFORMSTATS_WAREHOUSE_URL": ""})
+                 "REFORMSTATS_WAREHOUSE_URL": "", **env})
+
+
+def test_reformstats_run_loads_a_month_from_a_portal_given_by_the_environment(
+        tmp_path: Path) -> None:
+    """The README's way to load from a real portal: `reformstats run` with the Connection
+    in the environment (here the simulator, scored through October 2025)."""
+    result = reformstats_run(Month(2025, 10), tmp_path)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "national_portal_monthly 2025-10: success" in result.stdout
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as db:
@@ -123,25 +129,14 @@ def test_reformstats_run_loads_a_month_from_a_portal_given_by_the_environment(
 def test_a_failing_dataset_does_not_stop_another_in_a_real_dag_run(tmp_path: Path) -> None:
     """No monthly-counter ID configured at all: that dataset's partition is rejected and
     the run fails, while the 766 scores of the same run load."""
-    import json
     import shutil
-
-    from simulator import PortalSimulator
 
     config = tmp_path / "config"
     shutil.copytree(PROJECT_ROOT / "config", config)
     ids = config / "units" / "source_ids.csv"
     ids.write_text("".join(line for line in ids.read_text(encoding="utf-8").splitlines(True)
                            if not line.startswith("legacy_tinh")), encoding="utf-8")
-    with PortalSimulator(published_through=Month(2025, 11)) as sim:
-        connection = json.dumps({"conn_type": "http", "host": sim.url,
-                                 "extra": {"rate_per_second": 50, "page_size": 50}})
-        result = subprocess.run(
-            [str(Path(sys.executable).with_name("reformstats")), "run",
-             "national_portal_monthly", "--first", "2025-11", "--data-dir", str(tmp_path)],
-            capture_output=True, text=True, timeout=600,
-            env={**os.environ, "AIRFLOW_CONN_NATIONAL_PORTAL": connection,
-                 "REFORMSTATS_WAREHOUSE_URL": "", "REFORMSTATS_CONFIG_DIR": str(config)})
+    result = reformstats_run(Month(2025, 11), tmp_path, REFORMSTATS_CONFIG_DIR=str(config))
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     assert "national_portal_monthly 2025-11: failed" in result.stdout
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as db:

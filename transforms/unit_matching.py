@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from domain.names import agency_code, display_name, name_key, without_suffix
-from domain.units import Unit
+from domain.units import Unit, province_in
 
 OVERRIDE_COLUMNS = ("scheme", "source_id", "unit_code", "note")
 # Portal levels -> reference levels a name may match (districts only before July 2025).
@@ -110,27 +110,16 @@ class UnitMatcher:
         self._by_stat: dict[str, list[str]] = {}
         self._by_agency: dict[str, str] = dict(self.known_agency_codes)
         self._by_name: dict[tuple[str | None, str, str], list[str]] = {}
-        province = {code: self._province(u) for code, u in self.units.items()}
         for code, unit in self.units.items():
             if unit.stat_code:
                 self._by_stat.setdefault(unit.stat_code, []).append(code)
             if unit.agency_code:
                 self._by_agency.setdefault(unit.agency_code, code)
-            parent = None if unit.level == "province" else province[code]
+            parent = None if unit.level == "province" else province_in(self.units, code)
             for typed in (True, False):
                 key = (parent, unit.level, ("t:" if typed else "n:")
                        + name_key(unit.name_vi, keep_type=typed))
                 self._by_name.setdefault(key, []).append(code)
-
-    def _province(self, unit: Unit) -> str | None:
-        for _ in range(4):
-            if unit.level == "province":
-                return unit.unit_code
-            parent = self.units.get(unit.parent_code or "")
-            if parent is None:
-                return None
-            unit = parent
-        return None
 
     def _by_override(self, source: SourceUnit, code: str | None) -> str | None:
         return (self._override.get((source.scheme, source.source_id or ""))
