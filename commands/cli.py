@@ -60,7 +60,7 @@ def db_current(url: WarehouseUrl = None) -> None:
 
     url = _warehouse_url(url)
     try:
-        engine = make_engine(url, create=False)
+        engine = make_engine(url, create=False, read_only=True)
     except FileNotFoundError as exc:  # looking must not create an empty warehouse
         typer.echo(f"{exc}; code: {head()}")
         raise typer.Exit(1) from None

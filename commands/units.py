@@ -30,7 +30,7 @@ def _rows(url: str, sql: str, params: dict | None = None) -> list[tuple]:
     from warehouse.engine import make_engine
 
     try:
-        engine = make_engine(url, create=False)
+        engine = make_engine(url, create=False, read_only=True)
     except FileNotFoundError as exc:
         typer.echo(str(exc))
         raise typer.Exit(1) from None

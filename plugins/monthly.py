@@ -12,25 +12,9 @@ import pendulum
 from airflow.sdk import CronDataIntervalTimetable, XComArg, dag, task
 
 from plugins.notifiers import notify_ops
+from registry.runtime import runtime_settings
 
 START_DATE = pendulum.datetime(2019, 1, 1, tz="Asia/Ho_Chi_Minh")
-
-
-def runtime_settings() -> dict[str, float]:
-    """config/runtime.yaml: timeouts and retries of every DAG and task (checked here, so a
-    typo fails the DAG import with the file's name instead of running without limits)."""
-    import yaml
-
-    from registry.settings import config_dir_from_env
-
-    path = config_dir_from_env() / "runtime.yaml"
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    keys = ("task_timeout_minutes", "dagrun_timeout_hours", "retries", "retry_delay_minutes")
-    if set(raw) != set(keys) or not all(isinstance(raw[k], int | float) and raw[k] >= 0
-                                        for k in keys):
-        raise ValueError(f"{path}: needs exactly {', '.join(keys)}, each a number >= 0; "
-                         f"got {raw}")
-    return raw
 
 
 RUNTIME = runtime_settings()

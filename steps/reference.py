@@ -15,7 +15,7 @@ from registry.settings import Settings
 def refresh_reference(settings: Settings) -> dict[str, int]:
     from domain.reference_units import REORGANISATION, unit_crosswalk
     from steps.marts import catalogue as indicator_catalogue
-    from warehouse.engine import transaction
+    from warehouse.engine import lock_for_write, transaction
     from warehouse.loader import arrow_schema, replace_partition
     from warehouse.schema import (
         dim_indicator,
@@ -60,6 +60,7 @@ def refresh_reference(settings: Settings) -> dict[str, int]:
                 (dim_procedure, procedures, {}), (dim_indicator, indicators, {})]
     counts: dict[str, int] = {}
     with transaction(settings.warehouse_url) as conn:
+        lock_for_write(conn, "reference tables")  # every DAG's first task syncs them
         for table, rows, partition in replaced:
             replace_partition(conn, table, rows, partition)
             counts[table.name] = counts.get(table.name, 0) + rows.num_rows

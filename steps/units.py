@@ -42,7 +42,7 @@ def _registered(url: str, on: dt.date) -> tuple[dict[tuple[str, str], str], list
     from warehouse.schema import dim_unit, unit_source_id
 
     try:
-        engine = make_engine(url, create=False)
+        engine = make_engine(url, create=False, read_only=True)
     except FileNotFoundError:
         return {}, []
     try:

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
+import re
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
+
+log = logging.getLogger(__name__)
+
+
+class WarehouseBusyError(RuntimeError):
+    """The DuckDB warehouse file stayed held by another process for the whole wait."""
 
 
 def duckdb_path(url: str) -> Path | None:
@@ -23,18 +33,75 @@ def display_url(url: str) -> str:
     return sa.make_url(url).render_as_string(hide_password=True)
 
 
-def make_engine(url: str, *, create: bool = True) -> sa.Engine:
+def lock_wait_seconds() -> float:
+    """How long opening the DuckDB file waits for another process's lock (runtime.yaml)."""
+    from registry.runtime import runtime_settings
+
+    return 60.0 * runtime_settings()["warehouse_lock_wait_minutes"]
+
+
+def make_engine(url: str, *, create: bool = True, read_only: bool = False,
+                lock_wait: float | None = None) -> sa.Engine:
     """An engine for a `duckdb:///path` or `postgresql[+psycopg]://...` URL. With
     `create=False` a DuckDB file that does not exist is an error (connecting would make an
-    empty one)."""
+    empty one).
+
+    DuckDB lets one process write a file, and a writer excludes every other process, so
+    connecting waits while another process holds the file (a load, or an analyst's
+    connection) for up to `lock_wait` seconds (default: runtime.yaml), then raises
+    WarehouseBusyError naming the holder. `read_only` connections share the file with
+    each other, never with a writer."""
     path = duckdb_path(url)
-    if path is not None:
-        if not create and not path.exists():
-            raise FileNotFoundError(f"no warehouse file at {path}")
-        path.parent.mkdir(parents=True, exist_ok=True)
-    elif url.startswith("postgresql://"):
-        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
-    return sa.create_engine(url)
+    if path is None:
+        if url.startswith("postgresql://"):
+            url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+        return sa.create_engine(url)
+    if not create and not path.exists():
+        raise FileNotFoundError(f"no warehouse file at {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, connect_args={"read_only": True} if read_only else {})
+    wait = lock_wait_seconds() if lock_wait is None else lock_wait
+
+    @sa.event.listens_for(engine, "do_connect")
+    def _connect_when_free(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
+        return _wait_for_file(path, wait, lambda: dialect.connect(*cargs, **cparams))
+
+    return engine
+
+
+def _wait_for_file(path: Path, wait: float, connect: Any) -> Any:
+    """connect(), retried while another process holds the DuckDB file, for `wait` s."""
+    import duckdb
+
+    deadline = time.monotonic() + wait
+    pause = 0.05
+    waiting = False
+    while True:
+        try:
+            connection = connect()
+        except duckdb.IOException as exc:
+            if "Could not set lock" not in str(exc):
+                raise
+            found = re.search(r"held in (.*?\(PID \d+\))", str(exc))
+            holder = found.group(1) if found else ""
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise WarehouseBusyError(
+                    f"warehouse file {path} is held by another process "
+                    f"({holder or 'unknown'}) and stayed so for {wait:.0f} s. DuckDB "
+                    "allows one writer, which excludes readers: close long-lived analyst "
+                    "connections (read a snapshot, see the README), or raise "
+                    "warehouse_lock_wait_minutes in config/runtime.yaml") from None
+            if not waiting:
+                log.warning("warehouse file %s is held by another process (%s); waiting "
+                            "up to %.0f s for it", path, holder or "unknown", left)
+                waiting = True
+            time.sleep(min(pause, left))
+            pause = min(pause * 2, 1.0)
+            continue
+        if waiting:
+            log.info("warehouse file %s is free: connected", path)
+        return connection
 
 
 @contextmanager
@@ -54,6 +121,35 @@ def transaction(url: str) -> Iterator[sa.Connection]:
             yield conn
     finally:
         engine.dispose()
+
+
+# The advisory-lock namespace (first int4 key) of the loads' locks; the migration lock
+# uses the one-bigint form, which never collides with the two-int4 form.
+LOAD_LOCK_NAMESPACE = 766_001
+
+
+def lock_for_write(conn: sa.Connection, *names: str) -> None:
+    """Serialise the writers of what `names` identify (a partition, the reference tables)
+    until this transaction ends: on PostgreSQL an advisory lock per name, taken in sorted
+    order (so two writers never wait on each other crosswise) and waited for up to the
+    warehouse lock wait; on DuckDB the file lock already lets one writer in at a time."""
+    if conn.dialect.name != "postgresql":
+        return
+    wait = lock_wait_seconds()
+    before = conn.exec_driver_sql("SHOW lock_timeout").scalar()
+    conn.execute(sa.text("SELECT set_config('lock_timeout', :t, true)"),
+                 {"t": f"{int(wait * 1000)}ms"})
+    for name in sorted(set(names)):
+        try:
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:ns, hashtext(:name))"),
+                         {"ns": LOAD_LOCK_NAMESPACE, "name": name})
+        except sa.exc.OperationalError as exc:
+            if "lock timeout" not in str(exc.orig):
+                raise
+            raise WarehouseBusyError(f"another load held the lock of {name} for more than "
+                                     f"{wait:.0f} s (warehouse_lock_wait_minutes in "
+                                     "config/runtime.yaml)") from None
+    conn.execute(sa.text("SELECT set_config('lock_timeout', :t, true)"), {"t": before})
 
 
 def utc_now() -> dt.datetime:

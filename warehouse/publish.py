@@ -76,6 +76,11 @@ def quarantine_table(load: PartitionLoad, now: Any) -> pa.Table:
     } for position, row in enumerate(bad)], schema=arrow_schema(quarantine_row))
 
 
+def partition_name(table: str, partition: Mapping[str, Any]) -> str:
+    """A partition as text, e.g. `fact_dossier_monthly:period_id=202603,province_code=91`."""
+    return f"{table}:" + ",".join(f"{k}={partition[k]}" for k in sorted(partition))
+
+
 def result_id(run_id: str, source: str, dataset: str, period_id: int, check_name: str,
               unit_code: str | None) -> str:
     """dq_result's key: one row per (run, partition, check, unit); migration 0002 gave the
@@ -101,7 +106,7 @@ def dq_table(load: PartitionLoad, now: Any) -> pa.Table:
 
 def load_partition(load: PartitionLoad, warehouse_url: str) -> dict[str, Any]:
     """Write the partition in one transaction; return the audit row (JSON-able)."""
-    from warehouse.engine import transaction, utc_now
+    from warehouse.engine import lock_for_write, transaction, utc_now
     from warehouse.loader import arrow_schema, replace_partition
     from warehouse.schema import dq_result, load_audit, metadata, quarantine_row
 
@@ -118,6 +123,10 @@ def load_partition(load: PartitionLoad, warehouse_url: str) -> dict[str, Any]:
     quarantine = quarantine_table(load, now)
     key = {"source": load.source, "dataset": load.dataset.name, "period_id": period_id}
     with transaction(warehouse_url) as conn:
+        # Two loads of one partition (a rerun while the run is still going, a backfill)
+        # take their turns instead of interleaving their deletes and inserts.
+        lock_for_write(conn, partition_name(table.name, load.partition),
+                       partition_name("load_audit", key))
         loaded = 0 if load.rejected else replace_partition(
             conn, table, _with_constants(load.facts, table, lineage), load.partition)
         if load.also is not None:
