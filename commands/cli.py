@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -155,25 +153,24 @@ def docs(page: Annotated[Path | None, typer.Option(
 def airflow_standalone(
     airflow_home: Annotated[Path | None, typer.Option(
         help="AIRFLOW_HOME (default data/airflow)")] = None,
+    data_dir: Annotated[Path | None, typer.Option(
+        help="raw zone, staging and (unless REFORMSTATS_WAREHOUSE_URL is set) the "
+             "warehouse (default: REFORMSTATS_DATA_DIR, else data/)")] = None,
+    port: Annotated[int, typer.Option(help="UI and REST API port on 127.0.0.1")] = 8080,
+    simulator: Annotated[bool | None, typer.Option(
+        "--simulator/--no-simulator",
+        help="serve the portal simulator and connect to it (default: when no national "
+             "portal is configured)")] = None,
+    simulator_port: Annotated[int, typer.Option(help="the simulator's port")] = 8765,
 ) -> None:
-    """Start `airflow standalone` with this project's DAGs (UI on 127.0.0.1:8080)."""
-    from commands.embedded_airflow import airflow_environment
-    from registry.settings import PROJECT_ROOT
+    """Run `airflow standalone` with this project's DAGs on 127.0.0.1, against the
+    simulator unless sources are configured; Ctrl-C or SIGTERM stops it."""
+    from commands.standalone import run_standalone
+    from registry.settings import PROJECT_ROOT, Settings
 
     home = (airflow_home or PROJECT_ROOT / "data" / "airflow").resolve()
-    home.mkdir(parents=True, exist_ok=True)
-    env = {**os.environ, **airflow_environment(home)}
-    env["AIRFLOW__LOGGING__LOGGING_LEVEL"] = "INFO"
-    # The UI and REST API on this machine only (Airflow's default host is 0.0.0.0).
-    env.setdefault("AIRFLOW__API__HOST", "127.0.0.1")
-    if not (env.get("AIRFLOW_CONN_NATIONAL_PORTAL") or env.get("REFORMSTATS_NATIONAL_PORTAL_URL")):
-        env["REFORMSTATS_NATIONAL_PORTAL_URL"] = "http://127.0.0.1:8765"
-        typer.echo("national_portal: no Connection set; using the simulator of "
-                   "`make simulator` at http://127.0.0.1:8765")
-    venv_bin = str(Path(sys.executable).parent)  # standalone spawns `airflow ...` by PATH
-    env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
-    airflow = str(Path(sys.executable).with_name("airflow"))  # the one in this virtualenv
-    os.execve(airflow, [airflow, "standalone"], env)
+    data = (data_dir or Settings.from_env().data_dir).resolve()
+    raise typer.Exit(run_standalone(home, data, port, simulator, simulator_port))
 
 
 if __name__ == "__main__":

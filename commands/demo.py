@@ -22,43 +22,44 @@ DEMO_FAULTS = ('{"rate_limit": 1, "server_error": 2, "repeat_page": 1, "missing_
 # Fact DAGs run per month, then the marts DAG rebuilds that month's indicators (on a
 # scheduler it runs on their Asset events; dag.test() has no scheduler, so the demo asks).
 DAG_IDS = ("national_portal_monthly", "onestop_monthly", "marts_monthly")
-ONESTOP_CLIENT = {"login": "reformstats", "password": "sim-secret"}  # the simulator's
 
 
 def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULTS,
-             console: Console | None = None) -> Path:
+             console: Console | None = None) -> str:
+    """Run the demo window; returns the warehouse URL it loaded (REFORMSTATS_WAREHOUSE_URL
+    when set, else a DuckDB file in `data_dir`)."""
+    import os
+
+    from warehouse.engine import display_url
+
     console = console or Console()
     # Airflow's API-server imports warn about a test client the demo never uses.
     warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
     data_dir = data_dir.resolve()
-    warehouse = data_dir / "warehouse.duckdb"
+    warehouse_url = (os.environ.get("REFORMSTATS_WAREHOUSE_URL")
+                     or f"duckdb:///{data_dir / 'warehouse.duckdb'}")
     months = month_range(first, last)
     started = time.monotonic()
     with PortalSimulator(faults=FaultPlan.parse(faults)) as sim:
         console.print(f"[bold]Portal simulator[/] on {sim.url} (faults: {faults})")
         provinces = sorted(Settings.from_env().sources.onestop.provinces)
-        onestop_connections: dict[str, str] = {}
-        for code in provinces:
-            onestop_connections.update(airflow_env.connection_env(f"onestop_{code}", {
-                "conn_type": "http", "host": f"{sim.url}/onestop/{code}", **ONESTOP_CLIENT,
-                "extra": {"rate_per_second": 50, "page_size": 500}}))
         extra = {
-            **onestop_connections,
-            # A fresh key per demo: dossier keys only need to be stable within a run here.
-            "REFORMSTATS_DOSSIER_HASH_KEY": secrets.token_hex(32),
-            "REFORMSTATS_DATA_DIR": str(data_dir),
-            "REFORMSTATS_WAREHOUSE_URL": f"duckdb:///{warehouse}",
             # The simulator can take more than the real portal's ~1 request/s.
-            **airflow_env.connection_env("national_portal", {
-                "conn_type": "http", "host": sim.url,
-                "extra": {"rate_per_second": 20, "read_timeout": 10, "page_size": 20}}),
+            **airflow_env.simulator_connections(
+                sim.url, provinces, by="demo",
+                national_extra={"rate_per_second": 20, "read_timeout": 10, "page_size": 20},
+                onestop_extra={"rate_per_second": 50, "page_size": 500},
+                # A fresh key per demo: dossier keys only need to be stable within a run.
+                hash_key=secrets.token_hex(32)),
+            "REFORMSTATS_DATA_DIR": str(data_dir),
+            "REFORMSTATS_WAREHOUSE_URL": warehouse_url,
         }
         from warehouse.migrate import upgrade
 
-        before, after = upgrade(f"duckdb:///{warehouse}")
+        before, after = upgrade(warehouse_url)
         done = f"{before or 'empty'} -> {after}" if before != after else f"at {after}"
-        console.print(f"Warehouse schema {done} (`reformstats db upgrade`, which every "
-                      "DAG's first task runs too)")
+        console.print(f"Warehouse {display_url(warehouse_url)}: schema {done} (`reformstats "
+                      "db upgrade`, which every DAG's first task runs too)")
         console.print("Preparing embedded Airflow (SQLite metadata) …")
         airflow_env.configure(data_dir / "airflow", extra)
         dags = [airflow_env.load_dag(dag_id) for dag_id in DAG_IDS]
@@ -75,15 +76,23 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
                                      "see the log above")
         fired = dict(sim.faults.fired)
     console.print(f"Faults the simulator fired: {fired}")
-    print_summary(warehouse, months[-1], console)
+    print_summary(warehouse_url, months[-1], console)
     console.print(f"\nDone in {time.monotonic() - started:.0f}s.")
-    return warehouse
+    return warehouse_url
 
 
-def print_summary(warehouse: Path, last: Month, console: Console) -> None:
-    import duckdb
+def print_summary(warehouse_url: str, last: Month, console: Console) -> None:
+    """What the demo loaded, read back as an analyst would (SQL both engines speak)."""
+    import sqlalchemy as sa
 
-    with duckdb.connect(str(warehouse), read_only=True) as db:
+    from warehouse.engine import display_url, duckdb_path, make_engine
+
+    engine = make_engine(warehouse_url, read_only=True)
+    with engine.connect() as conn:
+
+        def query(sql: str) -> sa.CursorResult:
+            return conn.execute(sa.text(sql))
+
         table = Table(title="Warehouse rows")
         table.add_column("table")
         table.add_column("rows", justify="right")
@@ -91,10 +100,10 @@ def print_summary(warehouse: Path, last: Month, console: Console) -> None:
         for name in ("dim_unit", "unit_source_id", "unit_crosswalk", "unit_match_issue",
                      "dim_procedure", *loaded,
                      "quarantine_row", "dq_result", "load_audit"):
-            table.add_row(name, str(db.execute(f"SELECT count(*) FROM {name}").fetchone()[0]))
+            table.add_row(name, str(query(f"SELECT count(*) FROM {name}").fetchone()[0]))
         console.print(table)
 
-        quarantined = db.execute("""SELECT q.dataset, p.label,
+        quarantined = query("""SELECT q.dataset, p.label,
                                        coalesce(q.unit_code, q.source_unit_id), q.reasons
                                 FROM quarantine_row q JOIN dim_period p USING (period_id)
                                 ORDER BY p.last_day, q.dataset""").fetchall()
@@ -105,7 +114,7 @@ def print_summary(warehouse: Path, last: Month, console: Console) -> None:
             q.add_row(dataset, str(period), unit or "?", reasons)
         console.print(q)
 
-        periods = db.execute("""SELECT period_label, count(*) FILTER (WHERE unit_level =
+        periods = query("""SELECT period_label, count(*) FILTER (WHERE unit_level =
                                        'province'), count(*) FILTER (WHERE unit_level =
                                        'department'), count(*) FILTER (WHERE unit_level =
                                        'commune'), round(avg(total_score), 2)
@@ -118,7 +127,7 @@ def print_summary(warehouse: Path, last: Month, console: Console) -> None:
             t.add_row(*(str(v) for v in row))
         console.print(t)
         for title, order in (("Top 5", "DESC"), ("Bottom 5", "ASC")):
-            rows = db.execute(f"""SELECT unit_code, unit_name_vi, unit_level, total_score
+            rows = query(f"""SELECT unit_code, unit_name_vi, unit_level, total_score
                               FROM v_portal_score WHERE period_id = {last.period_id}
                                 AND unit_level <> 'province'
                               ORDER BY total_score {order}, unit_code LIMIT 5""").fetchall()
@@ -130,12 +139,12 @@ def print_summary(warehouse: Path, last: Month, console: Console) -> None:
             console.print(t)
         shown = ("on_time_rate", "online_intake_rate", "digitised_inputs_rate",
                  "online_payment_rate", "postal_return_rate")
-        rows = db.execute(f"""
+        rows = query(f"""
             SELECT province_code, indicator_code,
-                   sum(numerator) / nullif(sum(denominator), 0)
+                   CAST(sum(numerator) AS DOUBLE PRECISION) / nullif(sum(denominator), 0)
             FROM fact_indicator_monthly
             WHERE period_id = {last.period_id} AND indicator_code IN {shown}
-            GROUP BY ALL""").fetchall()
+            GROUP BY province_code, indicator_code""").fetchall()
         values = {(p, code): v for p, code, v in rows}
         t = Table(title=f"One-stop indicators by province, {last} (ratios of summed counters)")
         t.add_column("province")
@@ -145,22 +154,26 @@ def print_summary(warehouse: Path, last: Month, console: Console) -> None:
             cells = [values.get((province, code)) for code in shown]
             t.add_row(province, *("—" if v is None else f"{100 * v:.1f}%" for v in cells))
         console.print(t)
-        names = db.execute(f"SELECT indicator_code, name_vi FROM dim_indicator "
+        names = query(f"SELECT indicator_code, name_vi FROM dim_indicator "
                            f"WHERE indicator_code IN {shown} ORDER BY 1").fetchall()
         console.print("; ".join(f"{code}: {name}" for code, name in names), markup=False)
-        failed = db.execute("""SELECT period_id, source, check_name, unexpected_count, details
+        failed = query("""SELECT period_id, source, check_name, unexpected_count, details
                                FROM dq_result WHERE NOT success AND check_name LIKE 'cross%'
                                  AND unit_code IS NULL  -- the partition-level results
                                ORDER BY period_id, source""").fetchall()
         for period, source, check, count, details in failed:
             console.print(f"Cross-check {period} {source} {check}: {count} unit(s) differ "
                           f"{details}", markup=False)
-    console.print(f"\nWarehouse: [bold]{warehouse}[/]")
-    console.print("Try:", soft_wrap=True)
-    console.print("  .venv/bin/python -c \"import duckdb; print(duckdb.connect("
-                  f"'{warehouse}', read_only=True).sql('SELECT period_label, unit_level, "
-                  "round(avg(total_score), 2) AS avg_score FROM v_portal_score GROUP BY ALL "
-                  "ORDER BY ALL'))\"", soft_wrap=True, markup=False)
+    engine.dispose()
+    console.print(f"\nWarehouse: [bold]{display_url(warehouse_url)}[/]")
+    path = duckdb_path(warehouse_url)
+    if path is not None:
+        console.print("Try:", soft_wrap=True)
+        console.print("  .venv/bin/python -c \"import duckdb; print(duckdb.connect("
+                      f"'{path}', read_only=True).sql('SELECT period_label, unit_level, "
+                      "round(avg(total_score), 2) AS avg_score FROM v_portal_score GROUP BY "
+                      "ALL ORDER BY ALL'))\"", soft_wrap=True, markup=False)
+
 
 
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "demo"

@@ -39,6 +39,32 @@ def connection_env(conn_id: str, conn: dict[str, Any]) -> dict[str, str]:
     return {f"AIRFLOW_CONN_{conn_id.upper()}": json.dumps(conn)}
 
 
+LOCAL_ONLY = ("LOCAL ONLY: the portal simulator on 127.0.0.1, set by `reformstats {by}` "
+              "for its own processes; never a production source")
+
+
+def simulator_connections(sim_url: str, provinces: list[str], *, by: str,
+                          national_extra: dict[str, Any], onestop_extra: dict[str, Any],
+                          hash_key: str) -> dict[str, str]:
+    """Connections to the simulator's systems (the national portal, each configured
+    province's one-stop system with the simulator's client, the dossier hash key), as
+    environment variables: they live only as long as the command that sets them, and
+    each one's description says it is local-only."""
+    from simulator.onestop_api import DEFAULT_CLIENT
+
+    note = LOCAL_ONLY.format(by=by)
+    login, password = DEFAULT_CLIENT
+    env = connection_env("national_portal", {"conn_type": "http", "host": sim_url,
+                                             "description": note, "extra": national_extra})
+    for code in provinces:
+        env |= connection_env(f"onestop_{code}", {
+            "conn_type": "http", "host": f"{sim_url}/onestop/{code}", "login": login,
+            "password": password, "description": note, "extra": onestop_extra})
+    env |= connection_env("dossier_hash_key", {"conn_type": "generic", "password": hash_key,
+                                               "description": note})
+    return env
+
+
 def configure(airflow_home: Path, extra: dict[str, str] | None = None) -> None:
     """Set the environment and migrate the SQLite metadata DB (idempotent)."""
     if "airflow" in sys.modules:
