@@ -28,6 +28,11 @@ class SourceResponseError(SourceError):
     """The source answered, but not in the shape we expect (envelope error, wrong type)."""
 
 
+class SourceDeadlineError(SourceError):
+    """An extract ran out of its total time (HttpOptions.extract_deadline): not retried,
+    since a retry of the task starts the extract, and its deadline, afresh."""
+
+
 class IncompleteFetchError(SourceError):
     """Paging ended with fewer (or more) records than the source said it has."""
 

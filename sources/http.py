@@ -36,7 +36,12 @@ from tenacity import (
     wait_exponential_jitter,
 )
 
-from sources.errors import RetryableSourceError, SourceHTTPError
+from sources.errors import (
+    RetryableSourceError,
+    SourceDeadlineError,
+    SourceHTTPError,
+    SourceResponseError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +70,7 @@ class HttpOptions:
     max_wait: float = 60.0
     page_size: int = 1000
     request_deadline: float = 120.0  # one request, its whole body included
+    extract_deadline: float = 3600.0  # all requests of one client (one extract), retries in
 
     def _http(self, base_url: str, source_name: str, *,
               headers: Mapping[str, str] | None = None,
@@ -77,7 +83,7 @@ class HttpOptions:
             retry=RetryPolicy(max_attempts=self.max_attempts, initial_wait=self.initial_wait,
                               max_wait=self.max_wait),
             headers=headers, auth=auth, on_response=on_response,
-            deadline=self.request_deadline)
+            deadline=self.request_deadline, extract_deadline=self.extract_deadline)
 
 
 def option_overrides(extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -123,8 +129,8 @@ class FetchedResponse:
             # Never the body itself: it may carry personal data (the raw zone has it, or
             # for personal-data sources its hash only).
             raise RetryableSourceError(
-                f"unreadable JSON from {self.url} ({len(self.body)} bytes, sha256 "
-                f"{self.sha256[:12]}): {type(exc).__name__} at position "
+                f"unreadable JSON from {self.url} ({_named(self.body)}): "
+                f"{type(exc).__name__} at position "
                 f"{getattr(exc, 'pos', getattr(exc, 'start', '?'))}") from None
 
 
@@ -178,6 +184,16 @@ class _WaitRetryAfterOrBackoff:
         return self.backoff(state)
 
 
+_TRANSPORT_ERRORS = (requests.Timeout, requests.ConnectionError,
+                     requests.exceptions.ChunkedEncodingError,
+                     requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError)
+
+
+def _named(body: bytes) -> str:
+    """A body as errors may name it: its size and hash, never its bytes."""
+    return f"{len(body)} bytes, sha256 {hashlib.sha256(body).hexdigest()[:12]}"
+
+
 class HttpSource:
     """A requests session with the behaviour every source client needs."""
 
@@ -194,9 +210,14 @@ class HttpSource:
         session: requests.Session | None = None,
         auth: requests.auth.AuthBase | None = None,
         deadline: float = 120.0,
+        extract_deadline: float = 3600.0,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.deadline = deadline  # seconds for one request, body included
+        # Seconds for everything this client sends (one extract), from its first request:
+        # no retry starts, and no wait for one, past it.
+        self.extract_deadline = extract_deadline
+        self._first_request: float | None = None
         self.source_name = source_name
         self.timeout = timeout
         self.throttle = Throttle(rate_per_second)
@@ -230,7 +251,7 @@ class HttpSource:
         """Like `request_json` with any parser; a parser raising RetryableSourceError (an
         unreadable body) makes the request be retried like a 5xx."""
         retrying = Retrying(
-            stop=stop_after_attempt(self.retry.max_attempts),
+            stop=stop_after_attempt(self.retry.max_attempts) | self._stop_at_extract_deadline,
             wait=_WaitRetryAfterOrBackoff(self.retry),
             retry=retry_if_exception_type(RetryableSourceError),
             before_sleep=self._log_retry,
@@ -238,23 +259,47 @@ class HttpSource:
         )
         return retrying(self._attempt, method, path, params, data, json_body, query, parse)
 
+    def _extract_time_left(self) -> float:
+        if self._first_request is None:
+            self._first_request = time.monotonic()
+        return self.extract_deadline - (time.monotonic() - self._first_request)
+
+    def _stop_at_extract_deadline(self, state: RetryCallState) -> bool:
+        """Give up when the wait before the next attempt would end past the extract's
+        deadline (tenacity asks after choosing the wait, before sleeping)."""
+        if self._extract_time_left() >= state.upcoming_sleep:
+            return False
+        last = state.outcome.exception() if state.outcome else None
+        raise SourceDeadlineError(
+            f"{self.source_name}: the extract's {self.extract_deadline:g} s deadline "
+            f"leaves no time to retry after {self.attempts} requests; last: {last}")
+
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None
         wait = state.next_action.sleep if state.next_action else 0.0
         log.warning("%s: attempt %d failed (%s); retrying in %.1fs", self.source_name,
                     state.attempt_number, exc, wait)
 
-    def _read_body(self, response: requests.Response, started: float, url: str) -> bytes:
-        """The whole body, within the request's total deadline: the read timeout bounds
-        each wait for bytes, not a source that drips them one by one."""
+    def _read_body(self, response: requests.Response, started: float, url: str,
+                   limit: float) -> bytes:
+        """The whole body, within `limit` seconds of `started` (the request's deadline, or
+        what is left of the extract's): the read timeout bounds each wait for bytes, not a
+        source that drips them one by one. A body cut short is named by what arrived."""
         body = bytearray()
+        promised = response.headers.get("Content-Length")
         try:
             while chunk := response.raw.read1(64 * 1024, decode_content=True):
                 body += chunk  # read1: whatever has arrived, so the deadline is checked often
-                if time.monotonic() - started > self.deadline:
+                if time.monotonic() - started > limit:
                     raise RetryableSourceError(
-                        f"{self.source_name}: {url} took more than the {self.deadline:.0f} s "
-                        f"deadline of a request ({len(body)} bytes received)")
+                        f"{self.source_name}: {url} took more than {limit:.3g} s, the "
+                        f"deadline of the request ({self.deadline:g} s) or what was left "
+                        f"of the extract's ({_named(bytes(body))} received)")
+        except _TRANSPORT_ERRORS as exc:
+            raise RetryableSourceError(
+                f"{self.source_name}: {type(exc).__name__} reading the body of {url} "
+                f"(HTTP {response.status_code}; {_named(bytes(body))} received of "
+                f"{promised + ' promised' if promised else 'an unknown length'})") from None
         finally:
             response.close()
         return bytes(body)
@@ -264,6 +309,11 @@ class HttpSource:
                  query: Mapping[str, Any] | None,
                  parse: Callable[[FetchedResponse], Any]) -> tuple[Any, FetchedResponse]:
         url = f"{self.base_url}{path}"
+        left = self._extract_time_left()
+        if left <= 0:
+            raise SourceDeadlineError(
+                f"{self.source_name}: the extract's {self.extract_deadline:g} s deadline "
+                f"passed after {self.attempts} requests; not calling {url}")
         self.throttle.wait()
         self.attempts += 1
         started = time.monotonic()
@@ -271,11 +321,8 @@ class HttpSource:
             response = self.session.request(method, url, data=data, json=json_body,
                                             params=query, timeout=self.timeout, auth=self.auth,
                                             stream=True)
-            body = self._read_body(response, started, url)
-        except (requests.Timeout, requests.ConnectionError,
-                requests.exceptions.ChunkedEncodingError,
-                requests.exceptions.ContentDecodingError,
-                urllib3.exceptions.HTTPError) as exc:  # incl. a body cut short mid-read
+            body = self._read_body(response, started, url, min(self.deadline, left))
+        except _TRANSPORT_ERRORS as exc:  # before any answer: refused, reset, timed out
             raise RetryableSourceError(
                 f"{self.source_name}: {type(exc).__name__} calling {url}") from None
         fetched = FetchedResponse(
@@ -294,14 +341,21 @@ class HttpSource:
                                        "renewed", retry_after=0.0)
         if response.status_code in RETRYABLE_STATUS:
             raise RetryableSourceError(
-                f"{self.source_name}: HTTP {response.status_code} from {url}",
+                f"{self.source_name}: HTTP {response.status_code} from {url} "
+                f"({_named(fetched.body)})",
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
         if response.status_code >= 400:
             raise SourceHTTPError(
                 f"{self.source_name}: HTTP {response.status_code} from {url} (not retried; "
-                f"{len(fetched.body)} bytes of {fetched.content_type or 'unknown type'}, "
-                f"sha256 {fetched.sha256[:12]}, kept in the raw zone)",
+                f"{_named(fetched.body)} of {fetched.content_type or 'unknown type'}; "
+                "the raw zone records it)",
                 status=response.status_code,
             )
-        return parse(fetched), fetched
+        try:
+            return parse(fetched), fetched
+        except (RetryableSourceError, SourceResponseError) as exc:
+            if str(exc).startswith(f"{self.source_name}:"):
+                raise
+            # A parser's error names the URL and body; the source's name comes first.
+            raise type(exc)(f"{self.source_name}: {exc}") from None

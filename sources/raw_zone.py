@@ -39,6 +39,9 @@ from sources.http import FetchedResponse
 
 MANIFEST = "_manifest.json"
 RECORDS = "records.parquet"
+# The headers kept beside a personal-data answer whose body is withheld.
+TRANSFER_HEADERS = {"content-type", "content-length", "content-encoding", "date", "etag",
+                    "last-modified", "retry-after", "x-total-count"}
 
 
 def new_fetch_id(now: dt.datetime | None = None) -> str:
@@ -85,7 +88,7 @@ class FetchWriter:
         (folder / "responses").mkdir(parents=True, exist_ok=False)
 
     def _record(self, response: FetchedResponse, body: bytes | None,
-                **extra: Any) -> None:
+                headers: Mapping[str, str] | None = None, **extra: Any) -> None:
         """Write one answer's metadata (and its bytes unless `body` is None)."""
         number = len(self.responses) + 1
         stem = self.folder / "responses" / f"{number:06d}"
@@ -96,7 +99,8 @@ class FetchWriter:
             "params": response.params, "status": response.status,
             "fetched_at": response.fetched_at, "sha256": response.sha256,
             "bytes": len(response.body), "content_type": response.content_type,
-            "elapsed_ms": response.elapsed_ms, "headers": dict(response.headers), **extra,
+            "elapsed_ms": response.elapsed_ms,
+            "headers": dict(response.headers if headers is None else headers), **extra,
         }
         _atomic_write(stem.with_suffix(".meta.json"),
                       json.dumps(meta, ensure_ascii=False, indent=1).encode("utf-8"))
@@ -107,11 +111,18 @@ class FetchWriter:
         refusal (4xx) or an error page (5xx) is kept like data."""
         self._record(response, response.body)
 
-    def record_response_metadata(self, response: FetchedResponse) -> None:
+    def record_response_metadata(
+            self, response: FetchedResponse,
+            because: str = "personal data; minimised records are in parts/") -> None:
         """Keep an answer's metadata, size and sha256 but not its bytes: for answers that
-        carry personal data (dossier exports), which must never reach disk."""
-        self._record(response, None, body_kept=False,
-                     body_withheld_because="personal data; minimised records are in parts/")
+        carry personal data (dossier exports), which must never reach disk. Of its headers
+        only those that describe the transfer are kept: a system may echo anything in its
+        own (an error detail naming the applicant)."""
+        headers = {k: v for k, v in response.headers.items()
+                   if k.lower() in TRANSFER_HEADERS}
+        self._record(response, None, headers=headers, body_kept=False,
+                     body_withheld_because=because,
+                     headers_withheld=sorted(set(response.headers) - set(headers)))
 
     def record_file(self, path: Path) -> dict[str, Any]:
         """Keep a dropped file byte for byte with its hash (the manifest lists it like an

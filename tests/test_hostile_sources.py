@@ -15,6 +15,7 @@ from domain.periods import Month
 from sources.errors import (
     IncompleteFetchError,
     RetryableSourceError,
+    SourceDeadlineError,
     SourceHTTPError,
     SourceResponseError,
 )
@@ -95,8 +96,10 @@ def test_a_body_cut_short_is_retried_and_named_by_its_url(hostile) -> None:
     url = hostile(always_cut)
     client = LegacyGatewayClient(fast_config(url, max_attempts=2).http(), page_size=10)
     with pytest.raises(RetryableSourceError, match=f"(ProtocolError|ChunkedEncodingError) "
-                                                   f"calling {url}"):
+                                                   f"reading the body of {url}") as info:
         client.report_766(Month(2025, 10))
+    assert "HTTP 200; 10 bytes, sha256 " in str(info.value)  # what arrived, by size
+    assert "received of 4096 promised" in str(info.value)
 
 
 @pytest.mark.parametrize("change", [+5, -2], ids=["growing", "shrinking"])
@@ -166,6 +169,58 @@ def test_a_source_that_drips_its_body_is_cut_at_the_request_deadline(hostile) ->
                          request_deadline=0.5)
     client = LegacyGatewayClient(config.http())
     started = time.monotonic()
-    with pytest.raises(RetryableSourceError, match="deadline of a request"):
+    with pytest.raises(RetryableSourceError, match=r"took more than 0.5 s, the deadline "
+                                                   r"of the request \(0.5 s\)"):
         client.report_766(Month(2025, 10))
     assert time.monotonic() - started < 3  # not the 10 s the body would take
+
+
+def test_an_extract_whose_pages_keep_failing_stops_at_its_total_deadline(hostile) -> None:
+    import time
+
+    # Every page fails with a 503 asking to come back in 1 s: retrying would take
+    # max_attempts × 1 s per page; the extract's deadline (2 s) ends it first.
+    def answer(handler, n):
+        handler.send_response(503)
+        handler.send_header("Retry-After", "1")
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    url = hostile(answer)
+    config = fast_config(url, max_attempts=50, extract_deadline=2.0)
+    client = LegacyGatewayClient(config.http())
+    started = time.monotonic()
+    with pytest.raises(SourceDeadlineError, match=r"national_portal: the extract's 2 s "
+                                                  r"deadline leaves no time to retry") as info:
+        client.report_766(Month(2025, 10))
+    assert time.monotonic() - started < 3
+    assert 2 <= client.http.attempts <= 3 and "HTTP 503 from " + url in str(info.value)
+
+
+def test_a_request_started_near_the_extract_deadline_gets_only_what_is_left(
+        hostile) -> None:
+    import time
+
+    def slow_pages(handler, n):  # each page takes ~0.6 s to drip out
+        body = rows(10 * (n - 1), 10, 1000)
+        handler.send_response(200)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        try:
+            for i in range(0, len(body), len(body) // 6 + 1):
+                handler.wfile.write(body[i:i + len(body) // 6 + 1])
+                handler.wfile.flush()
+                time.sleep(0.1)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+    config = fast_config(hostile(slow_pages), max_attempts=1, request_deadline=30.0,
+                         extract_deadline=1.5)
+    client = LegacyGatewayClient(config.http(), page_size=10)
+    started = time.monotonic()
+    # The third page starts with ~0.3 s of the extract left: that is its deadline.
+    with pytest.raises(RetryableSourceError, match=r"the deadline of the request \(30 s\) "
+                                                   "or what was left of the extract's"):
+        client.report_766(Month(2025, 10))
+    assert time.monotonic() - started < 2.5  # not 100 pages × 0.6 s

@@ -9,7 +9,7 @@ dossier keeps the same key across fetches without the ID being recoverable witho
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -84,7 +84,8 @@ def minimise_export_page(records: Sequence[Mapping[str, Any]], key: bytes,
         source_id = r.get("code") or r.get("id")
         agency_id = _get(r, "agency", "id")
         columns["dossier_key"].append(dossier_key(str(source_id), key) if source_id else None)
-        columns["unit_code"].append(unit_codes.get(agency_id) if agency_id else None)
+        columns["unit_code"].append(unit_codes.get(agency_id)
+                                    if isinstance(agency_id, str) else None)
         for name, (path, _) in EXPORT_FIELDS.items():
             columns[name].append(_get(r, *path))
     errors: list[list[str]] = [[] for _ in records]
@@ -100,22 +101,43 @@ def _convert(values: list[Any], field: pa.Field) -> pa.Array:
     return pa.array(values, field.type)
 
 
-def _column(values: list[Any], field: pa.Field, errors: list[list[str]]) -> pa.Array:
+def _convert_text(values: list[Any], field: pa.Field) -> pa.Array:
+    """CSV values are all text: numbers and booleans are read from it too."""
+    return pa.array(values, pa.string()).cast(field.type)
+
+
+def described(value: Any) -> str:
+    """A value that could not be read, as the parse errors name it: its kind and size,
+    never its text. A field of the wrong type may hold anything (a note naming the
+    applicant, a phone number where a day count belongs), and the parse errors travel on
+    into the quarantine and the warehouse."""
+    if isinstance(value, str):
+        return (f"a text of {len(value)} character{'s' * (len(value) != 1)}"
+                + (", all digits" if value.isdigit() else ""))
+    if isinstance(value, Mapping):
+        return f"an object of {len(value)} field{'s' * (len(value) != 1)}"
+    if isinstance(value, list | tuple):
+        return f"a list of {len(value)} item{'s' * (len(value) != 1)}"
+    return f"a {type(value).__name__}"
+
+
+def _column(values: list[Any], field: pa.Field, errors: list[list[str]],
+            convert: Callable[[list[Any], pa.Field], pa.Array] = _convert) -> pa.Array:
     """Convert a whole column at once; on a bad value, convert one by one and note which
     rows could not be read (they become NULL and are quarantined by validation)."""
     try:
-        return _convert(values, field)
+        return convert(values, field)
     except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
         pass
     cleaned = []
     for row, value in enumerate(values):
         try:
-            _convert([value], field)
+            convert([value], field)
             cleaned.append(value)
         except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, ValueError, OverflowError):
             cleaned.append(None)
-            errors[row].append(f"{field.name}: cannot read {str(value)[:40]!r}")
-    return _convert(cleaned, field)
+            errors[row].append(f"{field.name}: cannot read {described(value)}")
+    return convert(cleaned, field)
 
 
 def minimise_export_csv(body: bytes, key: bytes, unit_codes: Mapping[str, str]) -> pa.Table:
@@ -149,6 +171,7 @@ def minimise_export_csv(body: bytes, key: bytes, unit_codes: Mapping[str, str]) 
         try:
             arrays[name] = column.cast(field.type)
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            arrays[name] = _column(column.to_pylist(), field, errors)
+            # one bad value: the others of the column are still read as text
+            arrays[name] = _column(column.to_pylist(), field, errors, _convert_text)
     arrays["parse_errors"] = pa.array(["; ".join(e) or None for e in errors], pa.string())
     return pa.Table.from_arrays([arrays[f.name] for f in DOSSIER_SCHEMA], schema=DOSSIER_SCHEMA)
