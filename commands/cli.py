@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -73,6 +75,17 @@ def db_current(url: WarehouseUrl = None) -> None:
         raise typer.Exit(1)
 
 
+@contextmanager
+def _stopped_cleanly() -> Iterator[None]:
+    """Ctrl-C or SIGTERM: a one-line message and exit code 130 instead of a traceback."""
+    try:
+        yield
+    except KeyboardInterrupt:
+        typer.echo("stopped before the end: the partitions loaded so far are complete, "
+                   "the one in progress was rolled back; rerun to go on", err=True)
+        raise typer.Exit(130) from None
+
+
 @app.command()
 def demo(
     first: Annotated[str, typer.Option(help="first month (YYYY-MM)")] = "2025-10",
@@ -84,9 +97,11 @@ def demo(
 ) -> None:
     """Run the real DAGs with dag.test() against the simulator into DuckDB; print a summary."""
     from commands.demo import DEFAULT_DATA_DIR, DEMO_FAULTS, run_demo
+    from commands.embedded_airflow import stop_on_sigterm
 
-    run_demo(Month.parse(first), Month.parse(last), data_dir or DEFAULT_DATA_DIR,
-             faults if faults is not None else DEMO_FAULTS)
+    with stop_on_sigterm(), _stopped_cleanly():
+        run_demo(Month.parse(first), Month.parse(last), data_dir or DEFAULT_DATA_DIR,
+                 faults if faults is not None else DEMO_FAULTS)
 
 
 @app.command()
@@ -100,9 +115,12 @@ def run(
 ) -> None:
     """Run a DAG for each month with dag.test() against the sources the environment
     configures (e.g. AIRFLOW_CONN_NATIONAL_PORTAL); exit 1 if a month did not succeed."""
+    from commands.embedded_airflow import stop_on_sigterm
     from commands.run import run_months
 
-    failed = run_months(dag_id, Month.parse(first), Month.parse(last or first), data_dir)
+    with stop_on_sigterm(), _stopped_cleanly():
+        failed = run_months(dag_id, Month.parse(first), Month.parse(last or first),
+                            data_dir)
     if failed:
         typer.echo(f"not successful: {', '.join(failed)} (see the task logs above, "
                    "`reformstats units unmatched` and dq_result)")

@@ -23,16 +23,20 @@ pytestmark = pytest.mark.dag
 @pytest.fixture(scope="module")
 def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     data_dir = tmp_path_factory.mktemp("demo")
+    # The warehouse the environment names, not the data folder's default one.
+    warehouse = tmp_path_factory.mktemp("elsewhere") / "analysts.duckdb"
     cli = Path(sys.executable).with_name("reformstats")
     result = subprocess.run(
         [str(cli), "demo", "--first", "2026-02", "--last", "2026-03", "--data-dir",
          str(data_dir), "--faults", '{"missing_field": 1, "server_error": 1}'],
         capture_output=True, text=True, timeout=900,
-        env={**os.environ, "COLUMNS": "200"})
+        env={**os.environ, "COLUMNS": "200",
+             "REFORMSTATS_WAREHOUSE_URL": f"duckdb:///{warehouse}"})
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "national_portal_monthly 2026-03: success" in result.stdout
     assert "onestop_monthly 2026-03: success" in result.stdout
-    return data_dir / "warehouse.duckdb"
+    assert not (data_dir / "warehouse.duckdb").exists()
+    return warehouse
 
 
 UNITS = 34 + 12 + 102 + 12 + 45  # provinces; An Giang's and Điện Biên's lists
@@ -149,3 +153,51 @@ def test_a_failing_dataset_does_not_stop_another_in_a_real_dag_run(tmp_path: Pat
     assert audits == [("portal_monthly_counters", "rejected"), ("portal_score", "loaded"),
                       ("portal_score", "loaded")]
     assert missing == [("11",), ("91",)]
+
+
+def test_sigterm_stops_a_run_waiting_to_retry(tmp_path: Path) -> None:
+    """dag.test() runs tasks in-process and Airflow's task runner takes SIGTERM over; a
+    run waiting out a 5-minute retry delay must still stop at once when ops stop it."""
+    import json
+    import signal
+    import threading
+    import time
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Unavailable(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(503)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    connection = json.dumps({"conn_type": "http",
+                             "host": f"http://127.0.0.1:{server.server_address[1]}",
+                             "extra": {"max_attempts": 1}})
+    output = tmp_path / "output.log"
+    with output.open("wb") as sink:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).with_name("reformstats")), "run",
+             "national_portal_monthly", "--first", "2025-10", "--data-dir",
+             str(tmp_path / "data")], stdout=sink, stderr=subprocess.STDOUT,
+            env={**os.environ, "AIRFLOW_CONN_NATIONAL_PORTAL": connection,
+                 "REFORMSTATS_WAREHOUSE_URL": ""})
+    try:
+        deadline = time.monotonic() + 300
+        while "[up_for_retry]" not in output.read_text(errors="replace"):
+            assert process.poll() is None and time.monotonic() < deadline, (
+                output.read_text()[-3000:])
+            time.sleep(0.5)
+        process.send_signal(signal.SIGTERM)
+        stopped = time.monotonic()
+        assert process.wait(timeout=60) == 130
+        assert time.monotonic() - stopped < 30  # not the 5 minutes of the retry delay
+    finally:
+        if process.poll() is None:
+            process.kill()
+        server.shutdown()
+    assert "stopped before the end" in output.read_text()

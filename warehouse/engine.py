@@ -64,7 +64,20 @@ def make_engine(url: str, *, create: bool = True, read_only: bool = False,
 
     @sa.event.listens_for(engine, "do_connect")
     def _connect_when_free(dialect: Any, record: Any, cargs: Any, cparams: Any) -> Any:
-        return _wait_for_file(path, wait, lambda: dialect.connect(*cargs, **cparams))
+        import duckdb
+
+        def connect() -> Any:
+            try:
+                return dialect.connect(*cargs, **cparams)
+            except duckdb.ConnectionException as exc:
+                # This process has the file open for writing already: DuckDB shares
+                # that instance, and a read-only one cannot be opened beside it.
+                if not read_only or "different configuration" not in str(exc):
+                    raise
+                return dialect.connect(*cargs, **{k: v for k, v in cparams.items()
+                                                  if k != "read_only"})
+
+        return _wait_for_file(path, wait, connect)
 
     return engine
 
