@@ -22,6 +22,7 @@ import json
 import logging
 import threading
 import time
+import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -189,6 +190,15 @@ _TRANSPORT_ERRORS = (requests.Timeout, requests.ConnectionError,
                      requests.exceptions.ContentDecodingError, urllib3.exceptions.HTTPError)
 
 
+def without_credentials(url: str) -> str:
+    """The URL without a user or password written into it (`https://user:pw@host/...`)."""
+    parts = urllib.parse.urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=host))
+
+
 def _named(body: bytes) -> str:
     """A body as errors may name it: its size and hash, never its bytes."""
     return f"{len(body)} bytes, sha256 {hashlib.sha256(body).hexdigest()[:12]}"
@@ -212,7 +222,13 @@ class HttpSource:
         deadline: float = 120.0,
         extract_deadline: float = 3600.0,
     ) -> None:
-        self.base_url = base_url.rstrip("/")
+        # A user and password in the URL are sent as basic auth (when no other auth is
+        # given), never kept in the URL that errors, logs and the raw zone show.
+        parts = urllib.parse.urlsplit(base_url)
+        if auth is None and parts.username:
+            auth = requests.auth.HTTPBasicAuth(urllib.parse.unquote(parts.username),
+                                               urllib.parse.unquote(parts.password or ""))
+        self.base_url = without_credentials(base_url).rstrip("/")
         self.deadline = deadline  # seconds for one request, body included
         # Seconds for everything this client sends (one extract), from its first request:
         # no retry starts, and no wait for one, past it.

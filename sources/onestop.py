@@ -27,7 +27,6 @@ import os
 import re
 import threading
 import time
-import urllib.parse
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -49,6 +48,7 @@ from sources.http import (
     HttpOptions,
     HttpSource,
     parse_retry_after,
+    without_credentials,
 )
 from transforms.personal_data import minimise_export_csv, minimise_export_page
 
@@ -56,15 +56,6 @@ log = logging.getLogger(__name__)
 
 TOKEN_MARGIN_SECONDS = 30.0
 EXPORT_PATH = "/pa/dossier/--export"
-
-
-def without_credentials(url: str) -> str:
-    """The URL without a user or password written into it (`https://user:pw@host/...`)."""
-    parts = urllib.parse.urlsplit(url)
-    if "@" not in parts.netloc:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urllib.parse.urlunsplit(parts._replace(netloc=host))
 
 
 def body_digest(status: int, body: bytes) -> str:

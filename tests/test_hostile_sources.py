@@ -224,3 +224,24 @@ def test_a_request_started_near_the_extract_deadline_gets_only_what_is_left(
                                                    "or what was left of the extract's"):
         client.report_766(Month(2025, 10))
     assert time.monotonic() - started < 2.5  # not 100 pages × 0.6 s
+
+
+def test_credentials_in_a_portal_url_are_sent_as_basic_auth_and_never_shown(
+        hostile) -> None:
+    seen = []
+
+    def answer(handler, n):
+        seen.append(handler.headers.get("Authorization"))
+        send(handler, 400, PERSONAL_BODY)
+
+    url = hostile(answer)
+    kept = []
+    secret_url = url.replace("http://", "http://ops:p%40ss-w0rd@")
+    client = LegacyGatewayClient(fast_config(secret_url).http(on_response=kept.append))
+    with pytest.raises(SourceHTTPError) as info:
+        client.report_766(Month(2025, 10))
+    import base64
+
+    assert seen == ["Basic " + base64.b64encode(b"ops:p@ss-w0rd").decode()]
+    shown = str(info.value) + kept[0].url + json.dumps(dict(kept[0].headers))
+    assert url in str(info.value) and "p%40ss-w0rd" not in shown and "ops:" not in shown
