@@ -52,6 +52,20 @@ def db_upgrade(url: WarehouseUrl = None,
         typer.echo(f"warehouse {display_url(url)}: already at {after}")
 
 
+@db.command("snapshot")
+def db_snapshot(out: Annotated[Path, typer.Argument(help="the snapshot file to write")],
+                url: WarehouseUrl = None) -> None:
+    """Copy the DuckDB warehouse to a file analysts can keep open while loads run."""
+    from warehouse.engine import snapshot
+
+    try:
+        written = snapshot(_warehouse_url(url), out)
+    except (ValueError, FileNotFoundError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"snapshot written: {written} (duckdb.connect('{written}', read_only=True))")
+
+
 @db.command("current")
 def db_current(url: WarehouseUrl = None) -> None:
     """Print the warehouse's schema revision and this code's; exit 1 when they differ."""

@@ -43,12 +43,12 @@ def scores_in(url: str) -> dict[str, float]:
     return rows
 
 
-def hold_file(path: Path, seconds: float) -> subprocess.Popen:
-    """An analyst's read-only DuckDB connection in another process, closed after `seconds`;
-    returns once the connection is open."""
+def hold_file(path: Path, seconds: float, read_only: bool = True) -> subprocess.Popen:
+    """An analyst's read-only (or a loader's) DuckDB connection in another process, closed
+    after `seconds`; returns once the connection is open."""
     holder = subprocess.Popen(
         [sys.executable, "-c", "import duckdb, sys, time\n"
-         f"c = duckdb.connect({str(path)!r}, read_only=True)\n"
+         f"c = duckdb.connect({str(path)!r}, read_only={read_only})\n"
          "print('open', flush=True)\n"
          f"time.sleep({seconds})\nc.close()"], stdout=subprocess.PIPE, text=True)
     assert holder.stdout.readline().strip() == "open"
@@ -156,3 +156,32 @@ def test_a_partition_lock_held_beyond_the_wait_fails_clearly_on_postgres(
         gate.exec_driver_sql("ROLLBACK")
     engine.dispose()
     assert scores_in(pg_url) == {}  # nothing of the late load was written
+
+
+def test_a_snapshot_waits_for_a_load_and_then_serves_analysts_without_blocking_loads(
+        settings, tmp_path):
+    from warehouse.engine import snapshot
+
+    load_partition(portal_load("r1", {"91": 80.5}), settings.warehouse_url)
+    path = Path(settings.warehouse_url.removeprefix("duckdb:///"))
+    writer = hold_file(path, 1.5, read_only=False)  # a load in another process
+    try:
+        out = snapshot(settings.warehouse_url, tmp_path / "for analysts.duckdb")
+    finally:
+        writer.wait(timeout=30)
+    assert sorted(p.name for p in tmp_path.iterdir() if p.suffix == ".duckdb"
+                  or "partial" in p.name) == ["for analysts.duckdb"]
+    analyst = hold_file(out, 20)  # keeps the snapshot open: the warehouse stays free
+    try:
+        load_partition(portal_load("r2", {"91": 81.0, "11": 60.0}), settings.warehouse_url)
+        snap = make_engine(f"duckdb:///{out}", read_only=True, lock_wait=0)
+        with snap.connect() as conn:
+            assert dict(conn.exec_driver_sql(
+                "SELECT unit_code, CAST(total_score AS DOUBLE) FROM v_portal_score "
+                f"WHERE period_id = {MARCH.period_id}").fetchall()) == {"91": 80.5}
+            assert conn.exec_driver_sql("SELECT count(*) FROM dim_period").scalar() == 527
+        snap.dispose()
+    finally:
+        analyst.kill()
+        analyst.wait()
+    assert scores_in(settings.warehouse_url) == {"91": 81.0, "11": 60.0}

@@ -136,6 +136,36 @@ def transaction(url: str) -> Iterator[sa.Connection]:
         engine.dispose()
 
 
+def snapshot(url: str, out: Path, lock_wait: float | None = None) -> Path:
+    """Copy the embedded DuckDB warehouse to `out` (tables, views, data), consistently and
+    without holding the warehouse file longer than the copy: analysts query the snapshot
+    for as long as they like while loads go on. Waits like a reader for a load holding the
+    file; `out` appears whole or not at all."""
+    import os
+
+    import duckdb
+
+    path = duckdb_path(url)
+    if path is None:
+        raise ValueError(f"{display_url(url)}: snapshots are for the embedded DuckDB "
+                         "warehouse; on PostgreSQL analysts read while loads write")
+    if not path.exists():
+        raise FileNotFoundError(f"no warehouse file at {path}")
+    out = out.resolve()
+    partial = out.with_name(f".{out.name}.partial")
+    partial.unlink(missing_ok=True)
+    wait = lock_wait_seconds() if lock_wait is None else lock_wait
+    source = str(path).replace("'", "''")
+    with duckdb.connect(str(partial)) as copy:
+        _wait_for_file(path, wait, lambda: copy.execute(
+            f"ATTACH '{source}' AS warehouse (READ_ONLY)"))
+        name = copy.execute("SELECT current_database()").fetchone()[0]
+        copy.execute(f"COPY FROM DATABASE warehouse TO \"{name}\"")
+        copy.execute("DETACH warehouse")
+    os.replace(partial, out)
+    return out
+
+
 # The advisory-lock namespace (first int4 key) of the loads' locks; the migration lock
 # uses the one-bigint form, which never collides with the two-int4 form.
 LOAD_LOCK_NAMESPACE = 766_001
