@@ -2,7 +2,9 @@
 partition's frame.
 
 GX is imported inside `validate_frame` (it costs seconds and ~250 MB), never at DAG parse
-time. An ephemeral context is used: suites come from `expectations/suites/*.json`.
+time. An ephemeral context is used: suites come from `expectations/suites/*.json`, and the
+limits of the warehouse table the frame feeds (expectations/schema_limits.py, derived from
+warehouse/schema.py) are added to them as critical expectations named `<column>_fits`.
 """
 
 from __future__ import annotations
@@ -66,15 +68,20 @@ def _context() -> Any:
     return batch_definition
 
 
-def _check_name(exp_type: str, kwargs: dict[str, Any]) -> str:
+def _check_name(exp_type: str, kwargs: dict[str, Any], meta: dict[str, Any]) -> str:
+    """meta.name when the expectation has one (e.g. unit_name_fits), else type(column)."""
+    if meta.get("name"):
+        return str(meta["name"])
     column = kwargs.get("column")
     return f"{exp_type}({column})" if column else exp_type
 
 
 def validate_frame(frame: pd.DataFrame, suite_name: str,
                    parameters: dict[str, Any] | None = None,
-                   unit_column: str | None = None) -> ValidationReport:
-    """Validate `frame` (positional index 0..n-1) against a suite.
+                   unit_column: str | None = None,
+                   table: str | None = None) -> ValidationReport:
+    """Validate `frame` (positional index 0..n-1) against a suite and, with `table` (the
+    warehouse table it feeds), against that table's limits on the columns it carries.
 
     A failed check also gets one outcome per unit among its failing rows (`unit_column`
     names the rows' unit), so the result can be routed to the office overseeing the unit.
@@ -90,10 +97,19 @@ def validate_frame(frame: pd.DataFrame, suite_name: str,
 
     suite_json = load_suite(suite_name)
     frame = frame.reset_index(drop=True)
+    expectations = list(suite_json["expectations"])
+    if table:
+        from expectations.schema_limits import limits_for
+
+        expectations += [limit.expectation() for limit in limits_for(table, frame.columns)]
+    names = [_check_name(e["type"], e["kwargs"], e.get("meta", {})) for e in expectations]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:  # dq_result keys a result by its check's name
+        raise ValueError(f"suite {suite_name}: checks {repeated} are named twice")
     suite = gx.ExpectationSuite(
         name=suite_json["name"],
         expectations=[ExpectationConfiguration(**exp).to_domain_obj()
-                      for exp in suite_json["expectations"]],
+                      for exp in expectations],
     )
     batch = _context().get_batch(batch_parameters={"dataframe": frame})
     result = batch.validate(suite, result_format={"result_format": "COMPLETE"},
@@ -103,7 +119,7 @@ def validate_frame(frame: pd.DataFrame, suite_name: str,
         config = item.expectation_config
         meta = config.meta or {}
         kwargs = dict(config.kwargs)
-        name = _check_name(config.type, kwargs)
+        name = _check_name(config.type, kwargs, meta)
         if item.exception_info and item.exception_info.get("raised_exception"):
             raise RuntimeError(f"suite {suite_name}: check {name} could not run: "
                                f"{item.exception_info.get('exception_message')}")

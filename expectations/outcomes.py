@@ -30,12 +30,17 @@ class CheckOutcome:
 
     def per_unit(self, failing: Mapping[str | None, int]) -> list[CheckOutcome]:
         """This outcome and, when it failed, one failed outcome per unit among the failing
-        rows (`failing`: unit -> failing rows of that unit; a None unit is not known and
-        stays in the partition-level outcome only)."""
+        rows (`failing`: unit -> failing rows of that unit). A None unit is not known, and
+        a code longer than dq_result.unit_code is none of ours (a row quarantined for it):
+        both stay in the partition-level outcome only."""
+        from expectations.schema_limits import column_limits
+
         if self.success:
             return [self]
+        fits = column_limits("dq_result")["unit_code"].fits
         return [self, *(replace(self, unit_code=unit, unexpected_count=n, element_count=None)
-                        for unit, n in sorted((u, n) for u, n in failing.items() if u and n))]
+                        for unit, n in sorted((u, n) for u, n in failing.items()
+                                              if u and n and fits(u)))]
 
 
 def write_outcomes(path: Path, outcomes: Sequence[CheckOutcome]) -> None:

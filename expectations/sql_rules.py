@@ -3,6 +3,10 @@
 One DuckDB pass over Parquet files: rows are de-duplicated by key, every rule is counted,
 rows failing a critical rule are written to a quarantine file with their reasons and the
 rest to a good file. Memory stays bounded (DuckDB streams and spills) whatever the size.
+
+Beside the file's rules, the limits of the warehouse table the rows are loaded into
+(expectations/schema_limits.py, derived from warehouse/schema.py) run as critical rules
+`<column>_fits` on the columns the rows carry under the table's names.
 """
 
 from __future__ import annotations
@@ -39,6 +43,14 @@ def load_rules(name: str) -> list[dict[str, Any]]:
     return rules
 
 
+def limit_rules(table: str, columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The limits of warehouse `table` on `columns`, as rules of this module."""
+    from expectations.schema_limits import limits_for
+
+    return [{"name": limit.name, "severity": "critical", "fails_when": limit.fails_when(),
+             "notes": limit.notes} for limit in limits_for(table, columns)]
+
+
 def _text(value: str) -> str:
     """An SQL string literal (a path or a note), quotes doubled."""
     return "'" + value.replace("'", "''") + "'"
@@ -46,24 +58,35 @@ def _text(value: str) -> str:
 
 def run_rules(rules_name: str, files: Sequence[Path], good_path: Path,
               quarantine_path: Path, *, key: str, order_by: str, memory_limit: str = "1GB",
-              known_unique: bool = False, unit_column: str | None = None) -> RuleRun:
+              known_unique: bool = False, unit_column: str | None = None,
+              table: str | None = None) -> RuleRun:
     """Apply a rule set to `files`; write good and quarantined rows as Parquet.
 
     Rows are de-duplicated by `key` (first by `order_by`) unless the caller already knows
     the keys are unique (`known_unique`), which spares a window over every row. A failed
-    rule also gets one outcome per unit among its failing rows (`unit_column`)."""
+    rule also gets one outcome per unit among its failing rows (`unit_column`). With
+    `table` (the warehouse table the rows feed), its column limits are rules too."""
     import duckdb
 
     rules = load_rules(rules_name)
-    fails = {r["name"]: f"coalesce(({r['fails_when']}), false)" for r in rules}
-    critical = [fails[r["name"]] for r in rules if r["severity"] == "critical"] or ["false"]
-    reasons = "concat_ws('; ', " + ", ".join(
-        f"CASE WHEN {fails[r['name']]} THEN {_text(r['notes'])} END"
-        for r in rules if r["severity"] == "critical") + ")"
     con = duckdb.connect(config={"memory_limit": memory_limit})
     try:
         con.execute("SET TimeZone = 'UTC'")
         con.execute(f"CREATE VIEW src AS SELECT * FROM {parquet_source(files)}")
+        if table:
+            columns = [row[0] for row in con.execute("DESCRIBE src").fetchall()]
+            derived = limit_rules(table, columns)
+            clash = {r["name"] for r in rules} & {r["name"] for r in derived}
+            if clash:
+                raise ValueError(f"{rules_name}.yaml: rules {sorted(clash)} are derived "
+                                 f"from the schema of {table}; remove them from the file")
+            rules += derived
+        fails = {r["name"]: f"coalesce(({r['fails_when']}), false)" for r in rules}
+        critical = [fails[r["name"]] for r in rules
+                    if r["severity"] == "critical"] or ["false"]
+        reasons = "concat_ws('; ', " + ", ".join(
+            f"CASE WHEN {fails[r['name']]} THEN {_text(r['notes'])} END"
+            for r in rules if r["severity"] == "critical") + ")"
         if known_unique:
             con.execute("CREATE VIEW rows AS SELECT * FROM src")
         else:

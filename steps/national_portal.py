@@ -255,7 +255,7 @@ def validate(ref_dict: dict[str, Any], settings: Settings) -> dict[str, Any]:
         frame["unit_code"].dropna())
     report = validate_frame(resource.check_columns(frame), entry.validation.suite,
                             {"known_unit_codes": sorted(known)},
-                            unit_column=entry.unit_column)
+                            unit_column=entry.unit_column, table=entry.table)
     outcomes = [*report.outcomes, *_answer_outcomes(manifest, period)]
     period_ok = all(o.success for o in outcomes if o.check_name == "period_covered")
     bad_positions = (report.quarantined_positions if period_ok else list(range(len(frame))))

@@ -2,9 +2,10 @@
 streamed in parts so memory stays bounded whatever the volume.
 
 extract_dossiers   pages of the export, minimised page by page, written as Parquet parts
-extract_aggregates the vendor's aggregated statistics (bytes kept: no personal data)
-validate_dossiers  de-duplicate, apply the registry's rules (expectations/rules/), split
-                   good / bad
+extract_aggregates the vendor's aggregated statistics (bytes kept: no personal data; of
+                   refusals and error pages, which may echo anything, only metadata)
+validate_dossiers  de-duplicate, apply the registry's rules (expectations/rules/) and the
+                   limits of its table's columns the dossiers fill, split good / bad
 load_month         counters (transforms.dossiers) and the registry's checks (balance,
                    cross-check against the aggregates), one transaction into the warehouse
 
@@ -23,6 +24,7 @@ import pyarrow.parquet as pq
 from domain.periods import Month
 from registry.settings import Settings
 from sources.errors import IncompleteFetchError
+from sources.http import FetchedResponse
 from sources.onestop import OneStopConfig, make_source
 from sources.raw_zone import FetchRef, RawZone, read_manifest, read_records
 from transforms.dossiers import (
@@ -75,8 +77,8 @@ def extract_dossiers(province: str, month: Month, config: OneStopConfig, setting
         distinct = _count_distinct(parts, "dossier_key")
         if source.total is not None and distinct != source.total:
             raise IncompleteFetchError(
-                f"{source_name(province)} {month}: {distinct} distinct dossiers received, "
-                f"the source reports {source.total}")
+                f"{source_name(province)} {month}: {distinct} distinct dossiers received "
+                f"from {source.export_url}, the source reports {source.total}")
     except Exception as exc:
         writer.finish("failed", error=f"{type(exc).__name__}: {exc}",
                       attempts=source.http.attempts)
@@ -92,8 +94,19 @@ def extract_dossiers(province: str, month: Month, config: OneStopConfig, setting
 
 def extract_aggregates(province: str, month: Month, config: OneStopConfig,
                        settings: Settings) -> dict[str, str]:
+    """The vendor's aggregated statistics. Their answers hold counts, not people, and are
+    kept byte for byte; a refusal or error page of the same system may echo anything (an
+    applicant it was serving), so of those only the metadata, size and sha256 are kept."""
     writer = RawZone(settings.raw_dir).new_fetch(source_name(province), AGGREGATES, month)
-    source = make_source(config, on_response=writer.record_response)
+
+    def keep(response: FetchedResponse) -> None:
+        if response.status >= 400:
+            writer.record_response_metadata(
+                response, because="a refusal or error page of a personal-data source")
+        else:
+            writer.record_response(response)
+
+    source = make_source(config, on_response=keep)
     try:
         records = source.aggregates(month)
         count = writer.write_records([(config.vendor, r) for r in records])
@@ -121,7 +134,8 @@ def validate_dossiers(ref_dict: dict[str, str], settings: Settings) -> dict[str,
     result = run_rules(entry.validation.rules, parts, folder / "good.parquet",
                        folder / "quarantine.parquet", key="dossier_key",
                        order_by="received_at NULLS LAST, finished_at NULLS LAST",
-                       known_unique=unique, unit_column=entry.unit_column)
+                       known_unique=unique, unit_column=entry.unit_column,
+                       table=entry.table)
     write_outcomes(folder / "dq_results.json", result.outcomes)
     log.info("validated %s %s: %d dossiers, %d duplicates dropped, %d quarantined",
              ref.source, ref.month, result.rows_in, result.duplicates_dropped,

@@ -5,12 +5,16 @@ valid on the period's last day: the reference units, the configured ones, and th
 portal's lists registered earlier (departments, known agency codes). It writes what it
 learned beside the good rows; the load step registers it in the same transaction as the
 partition (`register_units`), so the crosswalk never claims more than the warehouse holds.
+What does not fit the columns of the table it would go to (an ID or name longer than the
+warehouse holds: its row is quarantined for the same limit) is not registered, so that
+PostgreSQL, which would refuse it, and DuckDB, which would not, register the same.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -24,6 +28,8 @@ from domain.periods import Period
 from domain.units import Unit, UnitRegistry
 from registry.settings import Settings
 from transforms.unit_matching import SourceUnit, UnitMatcher, read_overrides
+
+log = logging.getLogger(__name__)
 
 ISSUE_COLUMNS = ["scheme", "source_id", "problem", "unit_name", "published_unit_code",
                  "unit_level", "parent_code", "candidates", "reason"]
@@ -149,14 +155,34 @@ def _day(value: object) -> dt.date | None:
     return None if value is None else dt.date.fromisoformat(str(value))
 
 
+def _fitting(items: list[dict[str, Any]], table: str, what: str) -> list[dict[str, Any]]:
+    """The learned items whose values fit `table`'s columns; the others are logged."""
+    from expectations.schema_limits import violations
+
+    kept = []
+    for item in items:
+        broken = violations(table, item)
+        if broken:
+            log.warning("%s not registered: %s", what, "; ".join(b.notes for b in broken))
+        else:
+            kept.append(item)
+    return kept
+
+
 def register_units(conn: sa.Connection, learned: dict[str, Any], *, dataset: str,
                    period: Period, fetch_id: str, run_id: str) -> dict[str, int]:
     """In the load's transaction: upsert the source IDs (keeping when and where each was
-    first seen), add new departments, and replace the partition's unit issues."""
+    first seen), add new departments, and replace the partition's unit issues; what does
+    not fit its table's columns is left out (logged)."""
     from warehouse.engine import utc_now
     from warehouse.loader import arrow_schema, replace_partition
     from warehouse.schema import dim_unit, unit_match_issue, unit_source_id
 
+    learned = {"ids": _fitting(learned["ids"], unit_source_id.name, "source ID"),
+               "departments": _fitting(learned["departments"], dim_unit.name, "department"),
+               "issues": _fitting([{k: v for k, v in i.items() if k != "reason"}
+                                   for i in learned["issues"]], unit_match_issue.name,
+                                  "unit issue")}
     ids = {(i["scheme"], i["source_id"], str(i["valid_from"])): i for i in learned["ids"]}
     for (scheme, source_id, valid_from), item in ids.items():
         key = sa.and_(unit_source_id.c.scheme == scheme,
@@ -192,7 +218,7 @@ def register_units(conn: sa.Connection, learned: dict[str, Any], *, dataset: str
             added += 1
     now = utc_now()
     issues = pa.Table.from_pylist([
-        {**{k: v for k, v in i.items() if k != "reason"}, "dataset": dataset,
+        {**i, "dataset": dataset,
          "period_id": period.period_id, "fetch_id": fetch_id, "run_id": run_id,
          "seen_at": now} for i in {(i["scheme"], i["source_id"]): i
                                    for i in learned["issues"]}.values()],

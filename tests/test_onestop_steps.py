@@ -355,14 +355,15 @@ def test_validation_drops_duplicate_dossiers_and_quarantines_broken_ones(tmp_pat
     part = folder / "part-00001.parquet"
     pq.write_table(pa.Table.from_pylist(rows, schema=DOSSIER_SCHEMA), part)
     result = run_rules("dossiers", [part], folder / "good.parquet", folder / "bad.parquet",
-                       key="dossier_key", order_by="received_at")
+                       key="dossier_key", order_by="received_at", table="fact_dossier_monthly")
     assert (result.rows_in, result.duplicates_dropped) == (5, 1)
     assert (result.rows_good, result.rows_quarantined) == (2, 3)
     bad = pq.read_table(folder / "bad.parquet").to_pylist()
     assert sorted(r["reasons"] for r in bad) == [
         "intake channel is 1 in person, 2 online or 3 postal",
         "nothing happens to a dossier before it was received",
-        "the procedure code has at most 32 characters (the warehouse column)"]
+        "procedure_code has at most 32 characters "
+        "(fact_dossier_monthly.procedure_code VARCHAR(32))"]
     failed = {o.check_name for o in result.outcomes if not o.success}
     assert failed == {"rule:intake_channel_known", "rule:events_after_intake",
                       "rule:procedure_code_fits"}

@@ -439,8 +439,8 @@ BAD_PAGES = {
         "reading the body of", None, cut_body(two_json_pages),
         export_requests=MAX_ATTEMPTS),
     "csv_body_cut_short": BadPage(
-        "csv", cut_short(two_csv_rows, "text/csv"), RetryableSourceError, "reading the body of", None,
-        cut_body(two_csv_rows), export_requests=MAX_ATTEMPTS),
+        "csv", cut_short(two_csv_rows, "text/csv"), RetryableSourceError,
+        "reading the body of", None, cut_body(two_csv_rows), export_requests=MAX_ATTEMPTS),
     "json_unknown_and_mistyped_fields": BadPage(
         "json", unknown_fields_json, None, quarantined=2, export_requests=2),
     "csv_unknown_and_mistyped_fields": BadPage(

@@ -11,6 +11,11 @@ class CoercionError(ValueError):
     """A value could not be read as the type its field needs."""
 
 
+# A whole number must fit the frames' 64-bit integer columns (pandas Int64) to be read at
+# all; the warehouse column's own range is checked later, with the other schema limits.
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
 def to_number(value: Any) -> float | None:
     """Read a published number.
 
@@ -37,12 +42,15 @@ def to_number(value: Any) -> float | None:
 
 
 def to_count(value: Any) -> int | None:
-    """A count: a number (or numeric text) that is whole; '' means zero."""
+    """A count (or a rank): a number (or numeric text) that is whole and fits 64 bits;
+    '' means zero."""
     number = to_number(value)
     if number is None:
         return None
     if not float(number).is_integer():
         raise CoercionError(f"not a whole count: {value!r}")
+    if not _INT64[0] <= int(number) <= _INT64[1]:
+        raise CoercionError(f"not a 64-bit whole number: {value!r}")
     return int(number)
 
 

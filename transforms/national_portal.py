@@ -144,7 +144,7 @@ def legacy_766_scores(records: Iterable[tuple[str | None, Mapping[str, Any]]],
         for code in COMPONENTS:
             row.read(code.lower(), record, code, to_number)
         row.read("total_score", record, "TONG_SCORE", to_number)
-        row.read("published_rank", record, "ROW_STT", to_number)
+        row.read("published_rank", record, "ROW_STT", to_count)
         row.locate(None, "legacy_766", period, "legacy_gateway")
         rows.append(row.finish(index))
     return _frame(rows, PORTAL_SCORE_COLUMNS)

@@ -61,10 +61,12 @@ def _with_constants(rows: pa.Table, table: sa.Table, values: Mapping[str, Any]) 
 
 def quarantine_table(load: PartitionLoad, now: Any) -> pa.Table:
     """quarantine_row rows from the rows that failed a critical check."""
+    from expectations.schema_limits import for_quarantine
     from warehouse.loader import arrow_schema
     from warehouse.schema import quarantine_row
 
-    bad = load.quarantined.to_pylist() if load.quarantined is not None else []
+    bad = (for_quarantine(load.quarantined).to_pylist() if load.quarantined is not None
+           else [])
     return pa.Table.from_pylist([{
         "dataset": load.dataset.name, "period_id": load.month.period_id,
         "fetch_id": load.fetch_id, "record_index": int(row.get("record_index", position)),
