@@ -181,6 +181,17 @@ def docs(page: Annotated[Path | None, typer.Option(
     typer.echo(f"{page}: {'updated' if changed else 'already up to date'}")
 
 
+@app.command("airflow-pools")
+def airflow_pools() -> None:
+    """Create or update the Airflow pools the DAGs use (from config/), in the metadata
+    database AIRFLOW_HOME / AIRFLOW__DATABASE__SQL_ALCHEMY_CONN name (migrated first)."""
+    from commands.embedded_airflow import create_pools, pools
+
+    create_pools()
+    for name, slots, description in pools():
+        typer.echo(f"pool {name}: {slots} slot(s) ({description})")
+
+
 @app.command("airflow-standalone")
 def airflow_standalone(
     airflow_home: Annotated[Path | None, typer.Option(

@@ -69,6 +69,26 @@ def simulator_connections(sim_url: str, provinces: list[str], *, by: str,
     return env
 
 
+def pools() -> list[tuple[str, int, str]]:
+    """The Airflow pools the DAGs use (name, slots, description), from config/."""
+    from registry.settings import Settings
+
+    portal = Settings.from_env().sources.national_portal
+    return [(portal.pool, portal.pool_slots,
+             f"national portal extracts ({portal.rate_per_second:g} request/s per client): "
+             "config/sources.yaml")]
+
+
+def create_pools(env: dict[str, str] | None = None) -> list[str]:
+    """Create or update the pools of `pools()` in the Airflow metadata database (which must
+    be migrated); returns their names."""
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    for name, slots, description in pools():
+        subprocess.run([airflow, "pools", "set", name, str(slots), description], check=True,
+                       stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    return [name for name, _, _ in pools()]
+
+
 def configure(airflow_home: Path, extra: dict[str, str] | None = None) -> None:
     """Set the environment and migrate the SQLite metadata DB (idempotent)."""
     if "airflow" in sys.modules:

@@ -108,6 +108,11 @@ def run_standalone(home: Path, data_dir: Path, port: int, simulator: bool | None
                f"(admin password: {home / 'simple_auth_manager_passwords.json.generated'}); "
                f"data in {data_dir}")
     airflow = str(Path(sys.executable).with_name("airflow"))  # the one in this virtualenv
+    # The metadata database and the DAGs' pools before any scheduler looks at a task (a
+    # task in a pool that does not exist is never scheduled).
+    subprocess.run([airflow, "db", "migrate"], check=True, env=env,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    typer.echo(f"Airflow pools: {', '.join(airflow_env.create_pools(env))}")
     # Its own process group, so that its components can be ended together; SIGINT at its
     # default even when this command runs in the background (shells ignore it there),
     # because `airflow standalone` stops its components on KeyboardInterrupt.

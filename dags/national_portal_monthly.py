@@ -4,8 +4,9 @@ partition, reference data, then for each of the registry's national-portal datas
 (config/datasets.yaml) a task group mapped over the periods that end with the month (the
 month and the year to date; a quarter, half or year when one ends): extract -> validate ->
 load, each period a partition of its own. Each load publishes its table's Asset; the marts
-DAG rebuilds a month's indicators from it. A dataset's periods are extracted one at a time
-(the portal asks for ~1 request/s); datasets run side by side, and one dataset's or
+DAG rebuilds a month's indicators from it. Extracts take turns in the Airflow pool of
+config/sources.yaml (the portal asks for ~1 request/s); datasets otherwise run side by side,
+and one dataset's or
 period's failure does not stop another's. A rejected partition (nothing good came, a
 configured province missing or empty, the wrong period answered) fails without retries:
 the same answer would be rejected again. A period an
@@ -20,9 +21,10 @@ from airflow.sdk import task, task_group
 
 from plugins.assets import announce_month, asset_of
 from plugins.monthly import opening_tasks, pipeline_dag
-from registry.settings import load_registry
+from registry.settings import Settings, load_registry
 
 DATASETS = {d.name: d for d in load_registry().of_source("national_portal", kind="fact")}
+PORTAL = Settings.from_env().sources.national_portal
 
 
 @task
@@ -33,8 +35,9 @@ def periods(month: str, period_types: list[str]) -> list[str]:
     return [str(p) for p in periods_ending(Month.parse(month), period_types)]
 
 
-# One period at a time per dataset (the portal asks for ~1 request/s).
-@task(max_active_tis_per_dagrun=1)
+# One extract at a time against the portal (it asks for ~1 request/s), whichever run or
+# dataset it belongs to: the pool of config/sources.yaml.
+@task(max_active_tis_per_dagrun=1, pool=PORTAL.pool)
 def extract(dataset: str, period: str) -> dict:
     from airflow.sdk.exceptions import AirflowSkipException
 

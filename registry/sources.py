@@ -31,6 +31,8 @@ class NationalPortalSettings:
     page_size: int
     reporting_api_from: Mapping[str, Month]  # dataset -> first month of the reporting API
     provinces: tuple[str, ...]
+    pool: str = "national_portal"  # Airflow pool every extract of the portal runs in
+    pool_slots: int = 1
 
     def api_for(self, dataset: str, month: Month) -> str:
         """Which API generation serves a dataset for a month: the reporting API from its
@@ -80,7 +82,9 @@ class SourceSettings:
                     page_size=int(portal["page_size"]),
                     reporting_api_from={str(name): Month.parse(str(month)) for name, month
                                         in (portal.get("reporting_api_from") or {}).items()},
-                    provinces=tuple(str(p) for p in portal["provinces"])),
+                    provinces=tuple(str(p) for p in portal["provinces"]),
+                    pool=str(portal["pool"]["name"]),
+                    pool_slots=int(portal["pool"]["slots"])),
                 onestop=OneStopSettings(
                     connection_id=str(onestop["connection_id"]),
                     hash_key_connection_id=str(onestop["hash_key_connection_id"]),

@@ -37,6 +37,7 @@ def _task(task: object) -> dict[str, object]:
         "mapped_group": group.group_id if group else None,
         "group_mapped_over": _expansion(group._expand_input) if group else None,
         "execution_timeout": str(task.execution_timeout) if task.execution_timeout else None,
+        "pool": task.pool,
     }
 
 

@@ -127,3 +127,17 @@ def test_every_loaded_dataset_is_published_by_exactly_one_task(parsed: dict) -> 
                  for uri in task["outlets"]]
     loaded = [asset(d.name) for d in REGISTRY if d.table and d.enabled]
     assert sorted(published) == sorted(loaded)
+
+
+def test_portal_extracts_of_every_run_share_one_pool_that_the_commands_create(
+        parsed: dict) -> None:
+    from commands.embedded_airflow import pools
+
+    # config/sources.yaml: one slot, so the portal sees one client at ~1 request/s
+    assert pools() == [("national_portal", 1, pools()[0][2])]
+    used = {(dag_id, name): task["pool"] for dag_id, tasks in parsed["tasks"].items()
+            for name, task in tasks.items()}
+    portal = {name for (dag_id, name), pool in used.items() if pool == "national_portal"}
+    assert portal == {f"{d.name}.extract"
+                      for d in REGISTRY.of_source("national_portal", kind="fact")}
+    assert set(used.values()) == {"default_pool", "national_portal"}  # no pool nobody makes
