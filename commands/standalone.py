@@ -118,10 +118,20 @@ def run_standalone(home: Path, data_dir: Path, port: int, simulator: bool | None
     # because `airflow standalone` stops its components on KeyboardInterrupt.
     started: list[subprocess.Popen] = []
 
+    signals: list[int] = []
+
     def stop(signum: int, frame: object) -> None:
-        if started and started[0].poll() is None:
-            typer.echo(f"{signal.Signals(signum).name}: stopping Airflow's components")
+        signals.append(signum)
+        if not started or started[0].poll() is not None:
+            return
+        name = signal.Signals(signum).name
+        if len(signals) == 1:  # a clean stop: standalone stops its components itself
+            typer.echo(f"{name}: stopping Airflow's components")
             started[0].send_signal(signal.SIGINT)
+        else:  # asked again (a second Ctrl-C, `timeout` and `kill` both): end them now
+            typer.echo(f"{name} again: ending Airflow's components now")
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(started[0].pid, signal.SIGTERM)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     child = subprocess.Popen([airflow, "standalone"], env=env, start_new_session=True,

@@ -11,8 +11,8 @@ period's failure does not stop another's. A rejected partition (nothing good cam
 configured province missing or empty, the wrong period answered) fails without retries:
 the same answer would be rejected again. A period an
 API generation does not publish (a half year on the reporting API) is skipped. Backfill a
-year with `airflow backfill create --dag-id national_portal_monthly --from-date
-2025-01-01 --to-date 2025-12-31` (month-partition runs).
+year with `reformstats backfill national_portal_monthly --first 2025-01 --last 2025-12`
+(month-partition runs; it gives Airflow the logical dates of those months).
 """
 
 from __future__ import annotations
