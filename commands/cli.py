@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -90,14 +90,14 @@ def db_current(url: WarehouseUrl = None) -> None:
 
 
 @contextmanager
-def _stopped_cleanly() -> Iterator[None]:
-    """Ctrl-C or SIGTERM: a one-line message and exit code 130 instead of a traceback."""
+def _stopped_cleanly(stop: Any) -> Iterator[None]:
+    """Ctrl-C or SIGTERM: a one-line message and exit code 130 or 143, not a traceback."""
     try:
         yield
     except KeyboardInterrupt:
         typer.echo("stopped before the end: the partitions loaded so far are complete, "
                    "the one in progress was rolled back; rerun to go on", err=True)
-        raise typer.Exit(130) from None
+        raise typer.Exit(stop.exit_code) from None
 
 
 @app.command()
@@ -110,10 +110,11 @@ def demo(
         help="simulator fault plan as JSON ('{}' for none)")] = None,
 ) -> None:
     """Run the real DAGs with dag.test() against the simulator into DuckDB; print a summary."""
-    from commands.demo import DEFAULT_DATA_DIR, DEMO_FAULTS, run_demo
-    from commands.embedded_airflow import stop_on_sigterm
+    from commands.stopping import stop_on_signals
 
-    with stop_on_sigterm(), _stopped_cleanly():
+    with stop_on_signals() as stop, _stopped_cleanly(stop):  # before any thread starts
+        from commands.demo import DEFAULT_DATA_DIR, DEMO_FAULTS, run_demo
+
         run_demo(Month.parse(first), Month.parse(last), data_dir or DEFAULT_DATA_DIR,
                  faults if faults is not None else DEMO_FAULTS)
 
@@ -129,10 +130,11 @@ def run(
 ) -> None:
     """Run a DAG for each month with dag.test() against the sources the environment
     configures (e.g. AIRFLOW_CONN_NATIONAL_PORTAL); exit 1 if a month did not succeed."""
-    from commands.embedded_airflow import stop_on_sigterm
-    from commands.run import run_months
+    from commands.stopping import stop_on_signals
 
-    with stop_on_sigterm(), _stopped_cleanly():
+    with stop_on_signals() as stop, _stopped_cleanly(stop):  # before any thread starts
+        from commands.run import run_months
+
         failed = run_months(dag_id, Month.parse(first), Month.parse(last or first),
                             data_dir)
     if failed:

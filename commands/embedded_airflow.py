@@ -8,12 +8,8 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -97,37 +93,6 @@ def configure(airflow_home: Path, extra: dict[str, str] | None = None) -> None:
     os.environ.update(airflow_environment(airflow_home, extra))
     subprocess.run([sys.executable, "-m", "airflow", "db", "migrate"], check=True,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-
-
-@contextmanager
-def stop_on_sigterm() -> Iterator[None]:
-    """Let SIGTERM stop a command that runs DAGs with dag.test() in this process.
-
-    Airflow's task runner replaces the SIGTERM handler with one that only calls the task's
-    `on_kill` (and never puts the old one back), so such a run, even one only waiting in
-    `up_for_retry`, would ignore SIGTERM. While this is active SIGTERM is blocked in every
-    thread but a watcher, which turns it into SIGINT: KeyboardInterrupt in the main
-    thread, which ends the run between two statements (each load is a transaction, so
-    nothing is left half-written). Enter it before starting any thread.
-    """
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-
-    def watch() -> None:
-        signal.sigwait({signal.SIGTERM})
-        print("SIGTERM: stopping the run", file=sys.stderr, flush=True)
-        os.kill(os.getpid(), signal.SIGINT)
-
-    threading.Thread(target=watch, name="sigterm-watcher", daemon=True).start()
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # not Airflow's task handler
-        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
 
 
 def load_dag(dag_id: str) -> Any:

@@ -10,11 +10,13 @@ local-only. Ctrl-C or SIGTERM stops Airflow's components, then the simulator.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import secrets
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +60,28 @@ def standalone_environment(home: Path, data_dir: Path, port: int) -> dict[str, s
     venv_bin = str(Path(sys.executable).parent)  # standalone spawns `airflow ...` by PATH
     env["PATH"] = venv_bin + os.pathsep + env.get("PATH", "")
     return env
+
+
+def _end_if_still_running(child: subprocess.Popen) -> None:
+    """A component that does not stop (a scheduler waiting on a stuck worker) must not
+    hold the stop forever: after the grace period, end the whole group."""
+    try:
+        child.wait(timeout=STOP_GRACE_SECONDS)
+    except subprocess.TimeoutExpired:
+        typer.echo(f"Airflow's components still running {STOP_GRACE_SECONDS} s after the "
+                   "stop: ending them (tasks they were running are retried next time)")
+        _end_group(child.pid)
+
+
+def local_admin_password(home: Path) -> Path:
+    """The admin password file of SimpleAuthManager, made here (mode 0600) so that Airflow
+    neither prints the password nor leaves it readable by every user of the machine."""
+    path = home / "simple_auth_manager_passwords.json.generated"
+    if not path.exists():
+        path.touch(mode=0o600)
+        path.write_text(json.dumps({"admin": secrets.token_urlsafe(12)}), encoding="utf-8")
+    path.chmod(0o600)
+    return path
 
 
 def _end_group(group: int) -> None:
@@ -104,9 +128,9 @@ def run_standalone(home: Path, data_dir: Path, port: int, simulator: bool | None
                    f"(environment variables, not stored): {names}")
     else:
         typer.echo("Sources: the Connections and REFORMSTATS_* variables already set")
+    password = local_admin_password(home)
     typer.echo(f"Airflow UI and REST API on http://{env['AIRFLOW__API__HOST']}:{port} "
-               f"(admin password: {home / 'simple_auth_manager_passwords.json.generated'}); "
-               f"data in {data_dir}")
+               f"(user admin, password in {password}); data in {data_dir}")
     airflow = str(Path(sys.executable).with_name("airflow"))  # the one in this virtualenv
     # The metadata database and the DAGs' pools before any scheduler looks at a task (a
     # task in a pool that does not exist is never scheduled).
@@ -128,6 +152,8 @@ def run_standalone(home: Path, data_dir: Path, port: int, simulator: bool | None
         if len(signals) == 1:  # a clean stop: standalone stops its components itself
             typer.echo(f"{name}: stopping Airflow's components")
             started[0].send_signal(signal.SIGINT)
+            threading.Thread(target=_end_if_still_running, args=(started[0],),
+                             daemon=True).start()
         else:  # asked again (a second Ctrl-C, `timeout` and `kill` both): end them now
             typer.echo(f"{name} again: ending Airflow's components now")
             with contextlib.suppress(ProcessLookupError):

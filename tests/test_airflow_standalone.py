@@ -184,6 +184,10 @@ def test_a_month_of_each_dag_triggered_through_the_rest_api_lands_in_the_warehou
 
 
 def test_the_ui_and_rest_api_answer_on_127_0_0_1_only(airflow: Airflow) -> None:
+    password_file = airflow.home / "simple_auth_manager_passwords.json.generated"
+    assert password_file.stat().st_mode & 0o777 == 0o600  # the admin's alone
+    password = json.loads(password_file.read_text())["admin"]
+    assert password not in airflow.output.read_text()  # never printed
     port = int(airflow.url.rsplit(":", 1)[1])
     assert requests.get(f"{airflow.url}/api/v2/monitor/health", timeout=5).ok
     address = outward_address()

@@ -155,17 +155,24 @@ def test_a_failing_dataset_does_not_stop_another_in_a_real_dag_run(tmp_path: Pat
     assert missing == [("11",), ("91",)]
 
 
-def test_sigterm_stops_a_run_waiting_to_retry(tmp_path: Path) -> None:
-    """dag.test() runs tasks in-process and Airflow's task runner takes SIGTERM over; a
-    run waiting out a 5-minute retry delay must still stop at once when ops stop it."""
+@pytest.mark.parametrize("when", ["waiting_to_retry", "inside_a_task"])
+def test_sigterm_stops_a_run_at_once(tmp_path: Path, when: str) -> None:
+    """dag.test() runs tasks in-process; Airflow's task runner takes SIGTERM over and turns
+    an interrupt inside a task into a failed try. A run waiting out a 5-minute retry delay,
+    or inside a request that would take a minute, must still stop within seconds."""
     import json
     import signal
     import threading
     import time
     from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-    class Unavailable(BaseHTTPRequestHandler):
+    asked = threading.Event()
+
+    class Source(BaseHTTPRequestHandler):
         def do_POST(self) -> None:
+            asked.set()
+            if when == "inside_a_task":
+                time.sleep(60)  # the extract is inside this request when SIGTERM comes
             self.send_response(503)
             self.send_header("Content-Length", "0")
             self.end_headers()
@@ -173,11 +180,12 @@ def test_sigterm_stops_a_run_waiting_to_retry(tmp_path: Path) -> None:
         def log_message(self, *args: object) -> None:
             pass
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Unavailable)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Source)
+    server.daemon_threads = True
     threading.Thread(target=server.serve_forever, daemon=True).start()
     connection = json.dumps({"conn_type": "http",
                              "host": f"http://127.0.0.1:{server.server_address[1]}",
-                             "extra": {"max_attempts": 1}})
+                             "extra": {"max_attempts": 1, "read_timeout": 120}})
     output = tmp_path / "output.log"
     with output.open("wb") as sink:
         process = subprocess.Popen(
@@ -188,16 +196,21 @@ def test_sigterm_stops_a_run_waiting_to_retry(tmp_path: Path) -> None:
                  "REFORMSTATS_WAREHOUSE_URL": ""})
     try:
         deadline = time.monotonic() + 300
-        while "[up_for_retry]" not in output.read_text(errors="replace"):
+        ready = ((lambda: "[up_for_retry]" in output.read_text(errors="replace"))
+                 if when == "waiting_to_retry" else asked.is_set)
+        while not ready():
             assert process.poll() is None and time.monotonic() < deadline, (
                 output.read_text()[-3000:])
-            time.sleep(0.5)
+            time.sleep(0.2)
         process.send_signal(signal.SIGTERM)
         stopped = time.monotonic()
-        assert process.wait(timeout=60) == 130
-        assert time.monotonic() - stopped < 30  # not the 5 minutes of the retry delay
+        assert process.wait(timeout=60) == 143  # 128 + SIGTERM
+        assert time.monotonic() - stopped < 20  # not the retry delay, not the request
     finally:
         if process.poll() is None:
             process.kill()
         server.shutdown()
-    assert "stopped before the end" in output.read_text()
+    text = output.read_text()
+    assert "SIGTERM: stopping the run" in text and "warning:" not in text
+    assert ("stopped before the end" if when == "waiting_to_retry"
+            else "the partition in progress is rolled back") in text
