@@ -131,17 +131,23 @@ def run_standalone(home: Path, data_dir: Path, port: int, simulator: bool | None
     password = local_admin_password(home)
     typer.echo(f"Airflow UI and REST API on http://{env['AIRFLOW__API__HOST']}:{port} "
                f"(user admin, password in {password}); data in {data_dir}")
+    try:
+        return _airflow_until_stopped(env)
+    finally:
+        if sim is not None:
+            sim.stop()
+
+
+def _airflow_until_stopped(env: dict[str, str]) -> int:
+    """Prepare Airflow's database and pools, run `airflow standalone`, and forward stop
+    signals to it; its exit code."""
     airflow = str(Path(sys.executable).with_name("airflow"))  # the one in this virtualenv
     # The metadata database and the DAGs' pools before any scheduler looks at a task (a
     # task in a pool that does not exist is never scheduled).
     subprocess.run([airflow, "db", "migrate"], check=True, env=env,
                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     typer.echo(f"Airflow pools: {', '.join(airflow_env.create_pools(env))}")
-    # Its own process group, so that its components can be ended together; SIGINT at its
-    # default even when this command runs in the background (shells ignore it there),
-    # because `airflow standalone` stops its components on KeyboardInterrupt.
     started: list[subprocess.Popen] = []
-
     signals: list[int] = []
 
     def stop(signum: int, frame: object) -> None:
@@ -160,6 +166,9 @@ def run_standalone(home: Path, data_dir: Path, port: int, simulator: bool | None
                 os.killpg(started[0].pid, signal.SIGTERM)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
+    # Its own process group, so that its components can be ended together; SIGINT at its
+    # default even when this command runs in the background (shells ignore it there),
+    # because `airflow standalone` stops its components on KeyboardInterrupt.
     child = subprocess.Popen([airflow, "standalone"], env=env, start_new_session=True,
                              preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     started.append(child)
@@ -173,6 +182,4 @@ def run_standalone(home: Path, data_dir: Path, port: int, simulator: bool | None
         _end_group(child.pid)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-        if sim is not None:
-            sim.stop()
     return code
