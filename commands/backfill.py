@@ -57,6 +57,7 @@ def airflow_env(airflow_home: Path | None) -> dict[str, str]:
 
 def run_backfill(dag_id: str, first: Month, last: Month, *, reprocess: str, dry_run: bool,
                  airflow_home: Path | None) -> int:
-    return subprocess.run(backfill_command(dag_id, first, last, reprocess=reprocess,
+    code = subprocess.run(backfill_command(dag_id, first, last, reprocess=reprocess,
                                            dry_run=dry_run),
                           env=airflow_env(airflow_home)).returncode
+    return 128 - code if code < 0 else code  # ended by signal N: 128 + N

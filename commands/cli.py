@@ -117,6 +117,8 @@ def demo(
 
         run_demo(Month.parse(first), Month.parse(last), data_dir or DEFAULT_DATA_DIR,
                  faults if faults is not None else DEMO_FAULTS)
+    if stop.signal is not None:  # the stop reached a task, and the run ended anyway
+        raise typer.Exit(stop.exit_code)
 
 
 @app.command()
@@ -137,6 +139,9 @@ def run(
 
         failed = run_months(dag_id, Month.parse(first), Month.parse(last or first),
                             data_dir)
+    if stop.signal is not None:  # the stop reached a task, and the run ended anyway
+        typer.echo("stopped before the end (see above); rerun to go on", err=True)
+        raise typer.Exit(stop.exit_code)
     if failed:
         typer.echo(f"not successful: {', '.join(failed)} (see the task logs above, "
                    "`reformstats units unmatched` and dq_result)")

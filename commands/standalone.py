@@ -166,12 +166,13 @@ def _airflow_until_stopped(env: dict[str, str]) -> int:
                 os.killpg(started[0].pid, signal.SIGTERM)
 
     previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
-    # Its own process group, so that its components can be ended together; SIGINT at its
-    # default even when this command runs in the background (shells ignore it there),
-    # because `airflow standalone` stops its components on KeyboardInterrupt.
-    child = subprocess.Popen([airflow, "standalone"], env=env, start_new_session=True,
-                             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    # Its own process group, so that its components can be ended together.
+    # (SIGINT is caught here, so the child starts with it at its default whatever the shell
+    # set; `airflow standalone` stops its components on KeyboardInterrupt.)
+    child = subprocess.Popen([airflow, "standalone"], env=env, start_new_session=True)
     started.append(child)
+    if signals:  # asked to stop while it was starting
+        stop(signals.pop(), None)
     try:
         code = child.wait()  # a stop signal runs `stop`, and the wait goes on
     finally:
@@ -182,4 +183,4 @@ def _airflow_until_stopped(env: dict[str, str]) -> int:
         _end_group(child.pid)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
-    return code
+    return 128 - code if code < 0 else code  # ended by signal N: 128 + N, as shells say

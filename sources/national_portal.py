@@ -31,7 +31,7 @@ METRIC_GROUPS = ("transparency", "dossier-digitized", "handling-satisfaction")
 class NationalPortalConfig(HttpOptions):
     """Where and how to reach the portal. Secrets (token) never appear in logs or raw zone."""
 
-    base_url: str
+    base_url: str = field(repr=False)  # may carry a user and password (sent as basic auth)
     token: str | None = field(default=None, repr=False)
 
     @classmethod

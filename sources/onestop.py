@@ -330,7 +330,9 @@ def _parse_csv(fetched: FetchedResponse, source: str, key: bytes,
             source, fetched, f"unreadable CSV: {_csv_problem(exc)}")) from None
     header = fetched.headers.get("X-Total-Count")
     total = _whole_number(header)
-    if header is not None and total is None:
+    if header is None:  # without it, nothing tells a complete export from its first page
+        raise SourceResponseError(_page_problem(source, fetched, "no X-Total-Count header"))
+    if total is None:
         raise SourceResponseError(_page_problem(
             source, fetched, f"X-Total-Count is not a whole number ({len(header)} characters)"))
     return table, total

@@ -60,7 +60,8 @@ def refresh_reference(settings: Settings) -> dict[str, int]:
                 (dim_procedure, procedures, {}), (dim_indicator, indicators, {})]
     counts: dict[str, int] = {}
     with transaction(settings.warehouse_url) as conn:
-        lock_for_write(conn, "reference tables")  # every DAG's first task syncs them
+        # Every DAG's first task syncs them; loads register units in two of them.
+        lock_for_write(conn, "reference tables", "unit tables")
         for table, rows, partition in replaced:
             replace_partition(conn, table, rows, partition)
             counts[table.name] = counts.get(table.name, 0) + rows.num_rows

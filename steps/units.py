@@ -174,9 +174,12 @@ def register_units(conn: sa.Connection, learned: dict[str, Any], *, dataset: str
     """In the load's transaction: upsert the source IDs (keeping when and where each was
     first seen), add new departments, and replace the partition's unit issues; what does
     not fit its table's columns is left out (logged)."""
-    from warehouse.engine import utc_now
+    from warehouse.engine import lock_for_write, utc_now
     from warehouse.loader import arrow_schema, replace_partition
     from warehouse.schema import dim_unit, unit_match_issue, unit_source_id
+
+    # Loads of other partitions (and every DAG's reference sync) write these tables too.
+    lock_for_write(conn, "unit tables")
 
     learned = {"ids": _fitting(learned["ids"], unit_source_id.name, "source ID"),
                "departments": _fitting(learned["departments"], dim_unit.name, "department"),

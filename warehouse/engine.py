@@ -180,14 +180,15 @@ def lock_for_write(conn: sa.Connection, *names: str) -> None:
         return
     wait = lock_wait_seconds()
     before = conn.exec_driver_sql("SHOW lock_timeout").scalar()
+    # At least 1 ms: PostgreSQL reads 0 as "wait for ever".
     conn.execute(sa.text("SELECT set_config('lock_timeout', :t, true)"),
-                 {"t": f"{int(wait * 1000)}ms"})
+                 {"t": f"{max(1, int(wait * 1000))}ms"})
     for name in sorted(set(names)):
         try:
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:ns, hashtext(:name))"),
                          {"ns": LOAD_LOCK_NAMESPACE, "name": name})
         except sa.exc.OperationalError as exc:
-            if "lock timeout" not in str(exc.orig):
+            if getattr(exc.orig, "sqlstate", None) != "55P03":  # lock_not_available
                 raise
             raise WarehouseBusyError(f"another load held the lock of {name} for more than "
                                      f"{wait:.0f} s (warehouse_lock_wait_minutes in "
