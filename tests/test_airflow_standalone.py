@@ -202,12 +202,19 @@ def test_sigterm_stops_every_process_the_command_started(airflow: Airflow) -> No
     import psutil
 
     started = psutil.Process(airflow.process.pid).children(recursive=True)
-    names = " ".join(" ".join(p.cmdline()) for p in started)
+
+    def command_line(process: psutil.Process) -> str:
+        try:
+            return " ".join(process.cmdline())
+        except psutil.Error:  # already ended (a zombie, or gone): nothing to stop
+            return ""
+
+    names = " ".join(command_line(p) for p in started)
     for part in ("standalone", "scheduler", "dag-processor", "triggerer", "api_server"):
         assert part in names  # what there is to stop
     airflow.process.send_signal(signal.SIGTERM)
     assert airflow.process.wait(timeout=120) == 0
     _, alive = psutil.wait_procs(started, timeout=10)
-    assert [p.cmdline() for p in alive if p.status() != psutil.STATUS_ZOMBIE] == []
+    assert [command_line(p) for p in alive if command_line(p)] == []
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", int(airflow.url.rsplit(":", 1)[1])), 2)
