@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -90,14 +90,22 @@ def db_current(url: WarehouseUrl = None) -> None:
 
 
 @contextmanager
-def _stopped_cleanly(stop: Any) -> Iterator[None]:
-    """Ctrl-C or SIGTERM: a one-line message and exit code 130 or 143, not a traceback."""
-    try:
-        yield
-    except KeyboardInterrupt:
-        typer.echo("stopped before the end: the partitions loaded so far are complete, "
-                   "the one in progress was rolled back; rerun to go on", err=True)
-        raise typer.Exit(stop.exit_code) from None
+def _stoppable() -> Iterator[None]:
+    """Let SIGTERM and Ctrl-C stop a dag.test() command (commands/stopping.py): a one-line
+    message and exit code 143 or 130, not a traceback, also when the stop reached a task
+    and the run ended anyway. Enter it before anything that starts a thread is imported."""
+    from commands.stopping import stop_on_signals
+
+    with stop_on_signals() as stop:
+        try:
+            yield
+        except KeyboardInterrupt:
+            typer.echo("stopped before the end: the partitions loaded so far are complete, "
+                       "the one in progress was rolled back; rerun to go on", err=True)
+            raise typer.Exit(stop.exit_code) from None
+    if stop.signal is not None:
+        typer.echo("stopped before the end (see above); rerun to go on", err=True)
+        raise typer.Exit(stop.exit_code)
 
 
 @app.command()
@@ -110,15 +118,11 @@ def demo(
         help="simulator fault plan as JSON ('{}' for none)")] = None,
 ) -> None:
     """Run the real DAGs with dag.test() against the simulator into DuckDB; print a summary."""
-    from commands.stopping import stop_on_signals
-
-    with stop_on_signals() as stop, _stopped_cleanly(stop):  # before any thread starts
+    with _stoppable():
         from commands.demo import DEFAULT_DATA_DIR, DEMO_FAULTS, run_demo
 
         run_demo(Month.parse(first), Month.parse(last), data_dir or DEFAULT_DATA_DIR,
                  faults if faults is not None else DEMO_FAULTS)
-    if stop.signal is not None:  # the stop reached a task, and the run ended anyway
-        raise typer.Exit(stop.exit_code)
 
 
 @app.command()
@@ -132,16 +136,11 @@ def run(
 ) -> None:
     """Run a DAG for each month with dag.test() against the sources the environment
     configures (e.g. AIRFLOW_CONN_NATIONAL_PORTAL); exit 1 if a month did not succeed."""
-    from commands.stopping import stop_on_signals
-
-    with stop_on_signals() as stop, _stopped_cleanly(stop):  # before any thread starts
+    with _stoppable():
         from commands.run import run_months
 
         failed = run_months(dag_id, Month.parse(first), Month.parse(last or first),
                             data_dir)
-    if stop.signal is not None:  # the stop reached a task, and the run ended anyway
-        typer.echo("stopped before the end (see above); rerun to go on", err=True)
-        raise typer.Exit(stop.exit_code)
     if failed:
         typer.echo(f"not successful: {', '.join(failed)} (see the task logs above, "
                    "`reformstats units unmatched` and dq_result)")

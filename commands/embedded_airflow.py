@@ -79,10 +79,11 @@ def create_pools(env: dict[str, str] | None = None) -> list[str]:
     """Create or update the pools of `pools()` in the Airflow metadata database (which must
     be migrated); returns their names."""
     airflow = str(Path(sys.executable).with_name("airflow"))
-    for name, slots, description in pools():
+    wanted = pools()
+    for name, slots, description in wanted:
         subprocess.run([airflow, "pools", "set", name, str(slots), description], check=True,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-    return [name for name, _, _ in pools()]
+    return [name for name, _, _ in wanted]
 
 
 def configure(airflow_home: Path, extra: dict[str, str] | None = None) -> None:

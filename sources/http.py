@@ -130,7 +130,7 @@ class FetchedResponse:
             # Never the body itself: it may carry personal data (the raw zone has it, or
             # for personal-data sources its hash only).
             raise RetryableSourceError(
-                f"unreadable JSON from {self.url} ({_named(self.body)}): "
+                f"unreadable JSON from {self.url} ({named_body(self.body)}): "
                 f"{type(exc).__name__} at position "
                 f"{getattr(exc, 'pos', getattr(exc, 'start', '?'))}") from None
 
@@ -199,7 +199,7 @@ def without_credentials(url: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(netloc=host))
 
 
-def _named(body: bytes) -> str:
+def named_body(body: bytes) -> str:
     """A body as errors may name it: its size and hash, never its bytes."""
     return f"{len(body)} bytes, sha256 {hashlib.sha256(body).hexdigest()[:12]}"
 
@@ -310,11 +310,11 @@ class HttpSource:
                     raise RetryableSourceError(
                         f"{self.source_name}: {url} took more than {limit:.3g} s, the "
                         f"deadline of the request ({self.deadline:g} s) or what was left "
-                        f"of the extract's ({_named(bytes(body))} received)")
+                        f"of the extract's ({named_body(bytes(body))} received)")
         except _TRANSPORT_ERRORS as exc:
             raise RetryableSourceError(
                 f"{self.source_name}: {type(exc).__name__} reading the body of {url} "
-                f"(HTTP {response.status_code}; {_named(bytes(body))} received of "
+                f"(HTTP {response.status_code}; {named_body(bytes(body))} received of "
                 f"{promised + ' promised' if promised else 'an unknown length'})") from None
         finally:
             response.close()
@@ -358,13 +358,13 @@ class HttpSource:
         if response.status_code in RETRYABLE_STATUS:
             raise RetryableSourceError(
                 f"{self.source_name}: HTTP {response.status_code} from {url} "
-                f"({_named(fetched.body)})",
+                f"({named_body(fetched.body)})",
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )
         if response.status_code >= 400:
             raise SourceHTTPError(
                 f"{self.source_name}: HTTP {response.status_code} from {url} (not retried; "
-                f"{_named(fetched.body)} of {fetched.content_type or 'unknown type'}; "
+                f"{named_body(fetched.body)} of {fetched.content_type or 'unknown type'}; "
                 "the raw zone records it)",
                 status=response.status_code,
             )

@@ -47,6 +47,7 @@ from sources.http import (
     FetchedResponse,
     HttpOptions,
     HttpSource,
+    named_body,
     parse_retry_after,
     without_credentials,
 )
@@ -61,7 +62,7 @@ EXPORT_PATH = "/pa/dossier/--export"
 def body_digest(status: int, body: bytes) -> str:
     """How an error names an answer it cannot quote: status, size and sha256 (the raw zone's
     metadata has the full hash)."""
-    return f"HTTP {status}, {len(body)} bytes, sha256 {hashlib.sha256(body).hexdigest()[:12]}"
+    return f"HTTP {status}, {named_body(body)}"
 
 
 class ClientCredentialsAuth(requests.auth.AuthBase):
