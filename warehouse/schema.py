@@ -273,3 +273,187 @@ fact_indicator_monthly = sa.Table(
     *_loaded(fetch=False),
     comment="Monthly indicators per unit (all procedures), from fact_dossier_monthly",
 )
+
+fact_portal_metric = sa.Table(
+    "fact_portal_metric", metadata,
+    sa.Column("unit_code", sa.String(32), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True),
+    sa.Column("metric_group", sa.String(64), primary_key=True,
+              comment="reporting API group: transparency | dossier-digitized | "
+                      "handling-satisfaction | dvc-progress-tree | provide-online-tree | "
+                      "formality-online-payment-tree"),
+    sa.Column("metric_code", sa.String(64), primary_key=True,
+              comment="the portal's metric code (e.g. PUBLISH_ON_TIME); for a tree group, "
+                      "the group's own code (DVC_PROGRESS, PROVIDE_ONLINE, ONLINE_PAYMENT)"),
+    sa.Column("metric_name", sa.String(500), comment="as published (NFC)"),
+    sa.Column("numerator", sa.BigInteger, comment="as published; NULL: not published"),
+    sa.Column("denominator", sa.BigInteger, comment="as published; NULL: not published"),
+    sa.Column("ratio", sa.Numeric(7, 2), comment="percent, as published; NULL: none"),
+    sa.Column("score", sa.Numeric(6, 2), comment="points, as published"),
+    sa.Column("max_score", sa.Numeric(6, 2), comment="maximum points, as published"),
+    sa.Column("unit_level", sa.String(16)),
+    sa.Column("published_unit_code", sa.String(32)),
+    sa.Column("unit_name", sa.String(255), comment="name as published (NFC)"),
+    sa.Column("list_scope", sa.String(32),
+              comment="national | the province unit_code whose list the row came in"),
+    *_lineage(),
+    comment="Decision 766 metrics per unit and period (numerator, denominator, ratio, "
+            "score) as the reporting API's metric groups publish them",
+)
+
+dim_scheme = sa.Table(
+    "dim_scheme", metadata,
+    sa.Column("scheme", sa.String(64), primary_key=True,
+              comment="766 | par_commune_example | ... (config/schemes/<scheme>/)"),
+    sa.Column("version", sa.String(32), primary_key=True),
+    sa.Column("name_vi", sa.String(500), nullable=False),
+    sa.Column("name_en", sa.String(500), nullable=False),
+    sa.Column("level", sa.String(16), nullable=False,
+              comment="units it scores: province | department | district | commune"),
+    sa.Column("provinces", sa.String(255), nullable=False,
+              comment="statistical codes of the provinces it applies to, ','; 'all'"),
+    sa.Column("valid_from", sa.Date, nullable=False, comment="first day in force"),
+    sa.Column("valid_to", sa.Date, comment="exclusive; NULL: in force"),
+    sa.Column("period_types", sa.String(128), nullable=False, comment="periods it scores, ','"),
+    sa.Column("max_points", sa.Numeric(7, 2), nullable=False),
+    sa.Column("decision", sa.String(500), comment="the decision that issued it"),
+    sa.Column("example", sa.Boolean, nullable=False,
+              comment="a documented example, for a province to replace with its own"),
+    sa.Column("file", sa.String(255), nullable=False, comment="rule-set file"),
+    sa.Column("file_sha256", sa.String(64), nullable=False),
+    comment="Scoring schemes (rule sets) and their versions, from config/schemes/",
+)
+
+dim_criterion = sa.Table(
+    "dim_criterion", metadata,
+    sa.Column("scheme", sa.String(64), primary_key=True),
+    sa.Column("version", sa.String(32), primary_key=True),
+    sa.Column("criterion_code", sa.String(32), primary_key=True,
+              comment="code within the scheme (e.g. 2.3.1 or TDGQ)"),
+    sa.Column("parent_code", sa.String(32), comment="NULL for a field"),
+    sa.Column("field_code", sa.String(32), nullable=False, comment="field (lĩnh vực) it is in"),
+    sa.Column("kind", sa.String(16), nullable=False,
+              comment="field (lĩnh vực) | criterion (tiêu chí) | sub_criterion (tiêu chí "
+                      "thành phần)"),
+    sa.Column("position", sa.Integer, nullable=False, comment="order in the rule set"),
+    sa.Column("name_vi", sa.String(500), nullable=False),
+    sa.Column("name_en", sa.String(500), nullable=False),
+    sa.Column("max_points", sa.Numeric(7, 2), nullable=False),
+    sa.Column("scored", sa.Boolean, nullable=False,
+              comment="a leaf, scored by its method; else the sum of its children"),
+    sa.Column("source_kind", sa.String(32),
+              comment="indicator | portal_metric | portal_component | portal_total | manual"),
+    sa.Column("source_code", sa.String(64),
+              comment="indicator code (dim_indicator), 766 metric or component code"),
+    sa.Column("method", sa.String(32),
+              comment="linear | target_linear | bands | boolean | manual"),
+    sa.Column("parameters", sa.Text, comment="the method's parameters, JSON"),
+    comment="The criterion tree of each scheme version: field -> criterion -> sub-criterion",
+)
+
+dim_scheme_class = sa.Table(
+    "dim_scheme_class", metadata,
+    sa.Column("scheme", sa.String(64), primary_key=True),
+    sa.Column("version", sa.String(32), primary_key=True),
+    sa.Column("class_code", sa.String(32), primary_key=True, comment="e.g. tot, A"),
+    sa.Column("name_vi", sa.String(255), nullable=False, comment="e.g. Tốt, Nhóm A"),
+    sa.Column("name_en", sa.String(255), nullable=False),
+    sa.Column("min_percent", sa.Numeric(5, 2), nullable=False,
+              comment="from this percentage of the maximum (inclusive) up to the next class"),
+    comment="Classification cut-offs of each scheme version",
+)
+
+fact_manual_points = sa.Table(
+    "fact_manual_points", metadata,
+    sa.Column("scheme", sa.String(64), primary_key=True),
+    sa.Column("version", sa.String(32), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True, autoincrement=False,
+              comment="the assessed period (a year: year*100)"),
+    sa.Column("unit_code", sa.String(32), primary_key=True),
+    sa.Column("criterion_code", sa.String(32), primary_key=True),
+    sa.Column("round", sa.String(16), primary_key=True,
+              comment="self_assessment (tự chấm) | appraisal_1 (thẩm định lần 1) | "
+                      "appraisal_2 (thẩm định lần 2)"),
+    sa.Column("points", sa.Numeric(7, 2), nullable=False),
+    sa.Column("evidence", sa.Text, comment="evidence reference (tài liệu kiểm chứng)"),
+    sa.Column("entered_by", sa.String(255), nullable=False, comment="who entered the points"),
+    sa.Column("source_file", sa.String(255), nullable=False, comment="file name imported"),
+    sa.Column("file_sha256", sa.String(64), nullable=False),
+    sa.Column("row_number", sa.Integer, nullable=False, comment="row in that file"),
+    sa.Column("imported_at", sa.DateTime(timezone=True), nullable=False),
+    comment="Self-assessed and appraised points of manual sub-criteria, by round; a "
+            "corrected file replaces its round for the units it holds",
+)
+
+fact_criterion_score = sa.Table(
+    "fact_criterion_score", metadata,
+    sa.Column("scheme", sa.String(64), primary_key=True),
+    sa.Column("version", sa.String(32), primary_key=True),
+    sa.Column("unit_code", sa.String(32), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("criterion_code", sa.String(32), primary_key=True, comment="a scored leaf"),
+    sa.Column("province_code", sa.String(32)),
+    sa.Column("unit_level", sa.String(16)),
+    sa.Column("value", sa.Double,
+              comment="the input as a ratio 0..1 (indicator value, published score / max); "
+                      "NULL: no input (zero denominator, nothing published)"),
+    sa.Column("numerator", sa.Double, comment="the input's numerator, where it has one"),
+    sa.Column("denominator", sa.Double, comment="the input's denominator, where it has one"),
+    sa.Column("points", sa.Double, nullable=False),
+    sa.Column("max_points", sa.Numeric(7, 2), nullable=False),
+    sa.Column("method", sa.String(32), nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False,
+              comment="computed (from our data or the portal's numerators) | published "
+                      "(the portal's score) | manual (self-assessed or appraised)"),
+    sa.Column("round", sa.String(16), comment="manual: the round that counts (the latest)"),
+    sa.Column("note", sa.String(255),
+              comment="why points are what they are when not plain: zero denominator, "
+                      "not entered, no input"),
+    *_loaded(fetch=False),
+    comment="Points of every scored criterion per unit and period, by scheme version",
+)
+
+fact_scheme_result = sa.Table(
+    "fact_scheme_result", metadata,
+    sa.Column("scheme", sa.String(64), primary_key=True),
+    sa.Column("version", sa.String(32), primary_key=True),
+    sa.Column("unit_code", sa.String(32), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("province_code", sa.String(32), comment="peer group: scheme, level, province"),
+    sa.Column("unit_level", sa.String(16), nullable=False),
+    sa.Column("total_points", sa.Double, nullable=False),
+    sa.Column("max_points", sa.Numeric(7, 2), nullable=False),
+    sa.Column("percent", sa.Double, nullable=False, comment="total / max * 100"),
+    sa.Column("class_code", sa.String(32), comment="dim_scheme_class; NULL: below every class"),
+    sa.Column("peer_rank", sa.Integer, nullable=False,
+              comment="rank among peers (same scheme, level, province) by total; ties share "
+                      "a rank (1, 2, 2, 4)"),
+    sa.Column("peer_count", sa.Integer, nullable=False),
+    sa.Column("criteria_without_input", sa.Integer, nullable=False,
+              comment="scored criteria with no input (no data, manual points not entered)"),
+    sa.Column("ranked_by", sa.String(16), nullable=False,
+              comment="computed | published (the 766 index ranks by the published total)"),
+    *_loaded(fetch=False),
+    comment="A unit's result per scheme and period: total, percentage, class, rank",
+)
+
+fact_766_reconciliation = sa.Table(
+    "fact_766_reconciliation", metadata,
+    sa.Column("unit_code", sa.String(32), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("level", sa.String(16), primary_key=True, comment="metric | component | total"),
+    sa.Column("code", sa.String(64), primary_key=True,
+              comment="metric code, component code (CKMB ...) or TOTAL"),
+    sa.Column("version", sa.String(32), nullable=False, comment="766 rule-set version used"),
+    sa.Column("component", sa.String(16), comment="the component it belongs to"),
+    sa.Column("published", sa.Double, comment="the portal's score"),
+    sa.Column("recomputed", sa.Double,
+              comment="recomputed with the rule set; NULL: its inputs are not published"),
+    sa.Column("gap", sa.Double, comment="recomputed - published"),
+    sa.Column("inputs", sa.String(16), nullable=False,
+              comment="complete | partial (some parts not published: the published part "
+                      "is used) | none"),
+    *_loaded(fetch=False),
+    comment="The 766 index recomputed from published numerators and denominators, against "
+            "the published scores (which stay authoritative)",
+)
