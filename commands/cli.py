@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from commands.scoring import scoring
 from commands.units import units
 from domain.periods import Month
 
@@ -18,6 +19,7 @@ db = typer.Typer(help="The warehouse schema: create and upgrade tables and views
                  no_args_is_help=True)
 app.add_typer(db, name="db")
 app.add_typer(units, name="units")
+app.add_typer(scoring, name="scoring")
 
 WarehouseUrl = Annotated[str | None, typer.Option(
     "--url", help="warehouse URL (default: REFORMSTATS_WAREHOUSE_URL, else the embedded "

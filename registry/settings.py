@@ -71,3 +71,8 @@ class Settings:
     @property
     def indicator_catalogue_path(self) -> Path:
         return self.config_dir / "indicators.yaml"
+
+    @property
+    def schemes_dir(self) -> Path:
+        """Rule sets: <scheme>/<version>.yaml (docs/rule_sets.md)."""
+        return self.config_dir / "schemes"
