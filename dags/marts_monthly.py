@@ -1,8 +1,10 @@
-"""Marts: a month's indicators from the warehouse facts of every source, in their own
-transaction, so rescoring never needs re-extraction.
+"""Marts: a month's indicators from the warehouse facts of every source, then the scores of
+every rule set in force (config/schemes/) for the periods ending with the month, each in
+its own transaction, so rescoring never needs re-extraction.
 
-Scheduled on the Assets the fact loads publish (the registry's `indicators.inputs`): a run
-rebuilds every month its triggering events name. Triggered by hand for one month with the
+Scheduled on the Assets the fact loads publish (the registry's `indicators.inputs` and
+`scores.inputs` that no marts task makes): a run rebuilds every month its triggering
+events name. Triggered by hand for one month with the
 `month` param (`airflow dags trigger marts_monthly --conf '{"month": "2025-10"}'`).
 """
 
@@ -16,7 +18,9 @@ from registry.settings import load_registry
 
 REGISTRY = load_registry()
 INDICATORS = REGISTRY["indicators"]
-INPUTS = [asset_of(REGISTRY[name]) for name in INDICATORS.inputs]
+SCORES = REGISTRY["scores"]
+INPUTS = [asset_of(REGISTRY[name]) for name in dict.fromkeys(
+    (*INDICATORS.inputs, *SCORES.inputs)) if REGISTRY[name].source != "marts"]
 
 
 @task
@@ -46,12 +50,26 @@ def build_indicators(month: str, run_id: str | None = None, outlet_events=None) 
     return audit
 
 
+@task(outlets=[asset_of(SCORES)])
+def score(month: str, run_id: str | None = None, outlet_events=None) -> list[dict]:
+    from domain.periods import Month
+    from plugins.assets import announce_month
+    from plugins.hooks import pipeline_settings
+    from steps.scoring import score_month
+
+    audits = score_month(Month.parse(month), run_id or "manual", pipeline_settings())
+    announce_month(outlet_events, SCORES, month)
+    return audits
+
+
 @pipeline_dag("marts_monthly", doc=__doc__, tags=["marts", "monthly"], max_active_runs=1,
               schedule=AssetAny(*INPUTS),
               params={"month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
                                      description="YYYY-MM: rebuild this month only")})
 def marts_monthly() -> None:
-    prepared_warehouse() >> build_indicators.expand(month=months())
+    wanted = months()
+    built = build_indicators.expand(month=wanted)
+    prepared_warehouse() >> built >> score.expand(month=wanted)
 
 
 marts_monthly()

@@ -96,10 +96,40 @@ def numerator_within_denominator(rows: Sequence[Row], **_: Any) -> list[CheckOut
     return outcome.per_unit(Counter(r["unit_code"] for r in broken))
 
 
+def points_within_maximum(rows: Sequence[Row], **_: Any) -> list[CheckOutcome]:
+    """Criterion points between 0 and the criterion's maximum."""
+    broken = [r for r in rows if not 0 <= r["points"] <= float(r["max_points"]) + 1e-9]
+    outcome = CheckOutcome(
+        check_name="points_within_maximum", column="points", severity="critical",
+        success=not broken, element_count=len(rows), unexpected_count=len(broken),
+        details=_sample([{k: r[k] for k in ("scheme", "unit_code", "criterion_code", "points",
+                                            "max_points")} for r in broken]))
+    return outcome.per_unit(Counter(r["unit_code"] for r in broken))
+
+
+def recomputed_766_matches(rows: Sequence[Row], *, reconciliation: Sequence[Row] = (),
+                           **_: Any) -> list[CheckOutcome]:
+    """The 766 recomputed from the published numerators and denominators is within 0.01 of
+    the published score, per metric, component and total (where both are known)."""
+    from marts.scoring import GAP_TOLERANCE, gaps_beyond
+
+    compared = [r for r in reconciliation if r["gap"] is not None]
+    broken = gaps_beyond(compared)
+    outcome = CheckOutcome(
+        check_name="recomputed_766_matches", column="gap", severity="warning",
+        success=not broken, element_count=len(compared), unexpected_count=len(broken),
+        details=(f"gap above {GAP_TOLERANCE}: " + _sample([
+            {k: r[k] for k in ("unit_code", "level", "code", "published", "recomputed",
+                               "gap")} for r in broken])) if broken else None)
+    return outcome.per_unit(Counter(r["unit_code"] for r in broken))
+
+
 CHECKS: dict[str, Callable[..., list[CheckOutcome]]] = {
     "balance": balance,
     "crosscheck": crosscheck,
     "numerator_within_denominator": numerator_within_denominator,
+    "points_within_maximum": points_within_maximum,
+    "recomputed_766_matches": recomputed_766_matches,
 }
 
 

@@ -6,6 +6,8 @@ registered from the portal (origin portal, override) are left as they are."""
 from __future__ import annotations
 
 import csv
+from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 
@@ -54,10 +56,12 @@ def refresh_reference(settings: Settings) -> dict[str, int]:
         "direction": i.direction, "formula_version": catalogue.formula_version,
         "summable_over_months": i.summable_over_months,
     } for i in catalogue.indicators], schema=arrow_schema(dim_indicator))
+    schemes = scheme_tables(settings)
     replaced = [(dim_unit, units["reference"], {"origin": "reference"}),
                 (dim_unit, units["config"], {"origin": "config"}),
                 (unit_source_id, ids, {"origin": "config"}), (crosswalk_table, crosswalk, {}),
-                (dim_procedure, procedures, {}), (dim_indicator, indicators, {})]
+                (dim_procedure, procedures, {}), (dim_indicator, indicators, {}),
+                *((table, rows, {}) for table, rows in schemes)]
     counts: dict[str, int] = {}
     with transaction(settings.warehouse_url) as conn:
         # Every DAG's first task syncs them; loads register units in two of them.
@@ -66,3 +70,36 @@ def refresh_reference(settings: Settings) -> dict[str, int]:
             replace_partition(conn, table, rows, partition)
             counts[table.name] = counts.get(table.name, 0) + rows.num_rows
     return counts
+
+
+def scheme_tables(settings: Settings) -> list[tuple[Any, pa.Table]]:
+    """dim_scheme, dim_criterion and dim_scheme_class from the rule sets."""
+    from marts.rulesets import parameters_json
+    from steps.scoring import rule_sets
+    from warehouse.loader import arrow_schema
+    from warehouse.schema import dim_criterion, dim_scheme, dim_scheme_class
+
+    sets = rule_sets(settings).sets
+    schemes = [{
+        "scheme": s.scheme, "version": s.version, "name_vi": s.name_vi, "name_en": s.name_en,
+        "level": s.level, "provinces": ",".join(s.provinces) if s.provinces else "all",
+        "valid_from": s.valid_from, "valid_to": s.valid_to,
+        "period_types": ",".join(s.period_types), "max_points": s.max_points,
+        "decision": s.decision, "example": s.example,
+        "file": str(Path(s.file).relative_to(settings.config_dir.parent))
+        if Path(s.file).is_relative_to(settings.config_dir.parent) else s.file,
+        "file_sha256": s.sha256} for s in sets]
+    criteria = [{
+        "scheme": s.scheme, "version": s.version, "criterion_code": c.code,
+        "parent_code": c.parent, "field_code": c.field, "kind": c.kind,
+        "position": c.position, "name_vi": c.name_vi, "name_en": c.name_en,
+        "max_points": c.max_points, "scored": c.scored, "source_kind": c.source_kind,
+        "source_code": c.source_code, "method": c.method, "parameters": parameters_json(c),
+    } for s in sets for c in s.criteria]
+    classes = [{"scheme": s.scheme, "version": s.version, "class_code": k.code,
+                "name_vi": k.name_vi, "name_en": k.name_en, "min_percent": k.min_percent}
+               for s in sets for k in s.classes]
+    return [(dim_scheme, pa.Table.from_pylist(schemes, schema=arrow_schema(dim_scheme))),
+            (dim_criterion, pa.Table.from_pylist(criteria, schema=arrow_schema(dim_criterion))),
+            (dim_scheme_class, pa.Table.from_pylist(classes,
+                                                    schema=arrow_schema(dim_scheme_class)))]

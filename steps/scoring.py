@@ -1,12 +1,31 @@
 """Scoring step: every rule set in force scores its units for the periods ending with a
-month, from the warehouse (indicators, the portal's published 766 scores and metrics, the
-manual points imported), in its own transaction; the 766 is recomputed and reconciled.
+month, from the warehouse (the catalogue's indicators over the period, the portal's
+published 766 scores and metrics, the manual points imported), in its own transaction per
+period; the 766 is recomputed and reconciled with the published scores.
+
+Runs after the indicators (marts DAG); rescoring a period never needs re-extraction:
+`reformstats run marts_monthly --first 2026-03` (or the DAG's `month` param).
 """
 
 from __future__ import annotations
 
-from marts.rulesets import RuleSets, load_rule_sets
+import hashlib
+import logging
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import pyarrow as pa
+
+from domain.periods import Month, Period, periods_ending
+from marts.rulesets import SCHEME_766, RuleSet, RuleSets, load_rule_sets
+from marts.scoring import Metric, UnitInputs, reconcile_766, score_period
 from registry.settings import Settings
+
+log = logging.getLogger(__name__)
+SOURCE = "marts"
+# The order of the manual rounds: the latest present counts.
+ROUNDS = ("self_assessment", "appraisal_1", "appraisal_2")
 
 
 def rule_sets(settings: Settings) -> RuleSets:
@@ -15,3 +34,212 @@ def rule_sets(settings: Settings) -> RuleSets:
 
     return load_rule_sets(settings.schemes_dir,
                           {i.code for i in catalogue(settings).indicators})
+
+
+def component_maxima(sets: RuleSets, period: Period) -> dict[str, float]:
+    """The 766 components' maxima in force for the period (its fields), else the
+    portal's six as SOURCES.md lists them."""
+    from transforms.national_portal import COMPONENTS
+
+    in_force = sets.in_force(SCHEME_766, period.last_day)
+    if in_force is None:
+        return {code: top for code, (_, _, top) in COMPONENTS.items()}
+    return {c.code: c.max_points for c in in_force.criteria if c.kind == "field"}
+
+
+def _indicator_inputs(conn: Any, settings: Settings, period: Period,
+                      units: Any) -> tuple[dict[str, dict[str, tuple[float, float]]],
+                                           dict[str, str | None], list[str]]:
+    """Per unit, each catalogue indicator's (numerator, denominator) over the period: flows
+    summed over its months, stocks at its end; and each unit's province; input fetches."""
+    from marts.indicators import indicator_rows
+    from steps.marts import catalogue
+    from warehouse.read import fetch_ids, sum_over_months
+
+    cat = catalogue(settings)
+    month_ids = [m.period_id for m in period.months]
+    facts, inputs = {}, []
+    for name in cat.datasets:
+        entry = settings.registry[name]
+        columns = sorted({c for i in cat.indicators if i.dataset == name
+                          for c in (*i.numerator, *i.denominator)})
+        stocks = [c for c in columns if c in entry.stocks]
+        facts[name] = sum_over_months(conn, entry.table,
+                                      [c for c in columns if c not in stocks], stocks,
+                                      month_ids)
+        inputs += [f"{name}:{f}" for m in month_ids for f in fetch_ids(conn, entry.table, m)]
+    rows = indicator_rows(facts, cat, period.period_id, period.year,
+                          units.level_of(period.last_day),
+                          lambda code: units.province_of(code, period.last_day))
+    pairs: dict[str, dict[str, tuple[float, float]]] = defaultdict(dict)
+    provinces: dict[str, str | None] = {}
+    for row in rows:
+        pairs[row["unit_code"]][row["indicator_code"]] = (row["numerator"], row["denominator"])
+        provinces[row["unit_code"]] = row["province_code"]
+    return pairs, provinces, inputs
+
+
+def _portal_inputs(conn: Any, period: Period) -> tuple[list[dict[str, Any]],
+                                                       list[dict[str, Any]], list[str]]:
+    from transforms.national_portal import COMPONENT_COLUMNS
+    from warehouse.read import fetch_ids, rows_of_period
+
+    scores = rows_of_period(conn, "fact_portal_score", period.period_id,
+                            ["unit_code", "unit_level", "list_scope", "total_score",
+                             *COMPONENT_COLUMNS])
+    metrics = rows_of_period(conn, "fact_portal_metric", period.period_id,
+                             ["unit_code", "unit_level", "list_scope", "metric_code",
+                              "numerator", "denominator", "ratio", "score", "max_score"])
+    inputs = [f"{t}:{f}" for t in ("fact_portal_score", "fact_portal_metric")
+              for f in fetch_ids(conn, t, period.period_id)]
+    return scores, metrics, inputs
+
+
+def _manual_inputs(conn: Any, rule_set: RuleSet, period: Period,
+                   ) -> tuple[dict[str, dict[str, tuple[float, str]]], list[str]]:
+    """Manual points for the period: those entered for the period itself, else for its
+    year (an annual assessment applies to every period of the year); the latest round."""
+    import sqlalchemy as sa
+
+    from warehouse.schema import fact_manual_points as t
+
+    year_id = Period("year", period.year, 0).period_id
+    query = sa.select(t.c.period_id, t.c.unit_code, t.c.criterion_code, t.c.round,
+                      t.c.points, t.c.file_sha256).where(
+        t.c.scheme == rule_set.scheme, t.c.version == rule_set.version,
+        t.c.period_id.in_(sorted({period.period_id, year_id})))
+    best: dict[tuple[str, str], tuple[int, int, float, str]] = {}
+    files = set()
+    for row in conn.execute(query):
+        rank = (int(row.period_id == period.period_id), ROUNDS.index(row.round))
+        key = (row.unit_code, row.criterion_code)
+        if key not in best or rank > best[key][:2]:
+            best[key] = (*rank, float(row.points), row.round)
+        files.add(row.file_sha256)
+    manual: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
+    for (unit, criterion), (_, _, points, round_name) in best.items():
+        manual[unit][criterion] = (points, round_name)
+    return manual, [f"manual:{sha}" for sha in sorted(files)]
+
+
+def _province(row: Mapping[str, Any], units: Any, day: Any) -> str | None:
+    if row.get("unit_level") == "province":
+        return row["unit_code"]
+    scope = row.get("list_scope")
+    if scope and scope != "national":
+        return scope
+    return units.province_of(row["unit_code"], day)
+
+
+def gather_inputs(conn: Any, settings: Settings, sets: Sequence[RuleSet], period: Period,
+                  ) -> tuple[dict[str, list[UnitInputs]], list[str]]:
+    """Per rule set, the inputs of every unit with anything to be scored from."""
+    from steps.units import known_units
+
+    day = period.last_day
+    units = known_units(settings, day)
+    levels = units.level_of(day)
+    indicators, provinces, inputs = _indicator_inputs(conn, settings, period, units)
+    scores, metrics, portal_inputs = _portal_inputs(conn, period)
+    inputs += portal_inputs
+    level: dict[str, str | None] = {u: levels.get(u) for u in indicators}
+    components: dict[str, dict[str, float | None]] = {}
+    totals: dict[str, float | None] = {}
+    for row in scores:
+        unit = row["unit_code"]
+        level[unit] = row["unit_level"] or levels.get(unit)
+        provinces[unit] = _province(row, units, day)
+        components[unit] = {c.upper(): _float(row[c]) for c in row
+                            if c not in ("unit_code", "unit_level", "list_scope",
+                                         "total_score")}
+        totals[unit] = _float(row["total_score"])
+    published: dict[str, dict[str, Metric]] = defaultdict(dict)
+    for row in metrics:
+        unit = row["unit_code"]
+        level.setdefault(unit, row["unit_level"] or levels.get(unit))
+        provinces.setdefault(unit, _province(row, units, day))
+        published[unit][row["metric_code"]] = Metric(
+            _float(row["numerator"]), _float(row["denominator"]), _float(row["ratio"]),
+            _float(row["score"]), _float(row["max_score"]))
+    by_set: dict[str, list[UnitInputs]] = {}
+    for rule_set in sets:
+        manual, files = _manual_inputs(conn, rule_set, period)
+        inputs += files
+        for unit in manual:
+            level.setdefault(unit, levels.get(unit))
+            provinces.setdefault(unit, units.province_of(unit, day))
+        by_set[f"{rule_set.scheme}/{rule_set.version}"] = [UnitInputs(
+            unit_code=unit, level=level[unit] or "unknown", province_code=provinces.get(unit),
+            indicators=indicators.get(unit, {}), metrics=published.get(unit, {}),
+            components=components.get(unit, {}), total=totals.get(unit),
+            manual=manual.get(unit, {})) for unit in sorted(level)]
+    return by_set, inputs
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def score(period: Period, run_id: str, settings: Settings,
+          sets: RuleSets | None = None) -> dict[str, Any]:
+    """Score one period with every rule set in force on its last day and replace its
+    partition of fact_criterion_score, fact_scheme_result and fact_766_reconciliation in
+    one transaction; returns the load's audit row."""
+    from expectations.checks import run_checks
+    from warehouse.engine import transaction
+    from warehouse.loader import arrow_schema, replace_partition
+    from warehouse.publish import PartitionLoad, load_partition
+    from warehouse.schema import fact_766_reconciliation, fact_scheme_result, metadata
+
+    sets = sets or rule_sets(settings)
+    entry = settings.registry["scores"]
+    in_force = [s for s in sets.sets
+                if s.in_force(period.last_day) and period.period_type in s.period_types]
+    maxima = component_maxima(sets, period)
+    with transaction(settings.warehouse_url) as conn:
+        by_set, inputs = gather_inputs(conn, settings, in_force, period)
+    criterion_rows, result_rows, reconciliation = [], [], []
+    for rule_set in in_force:
+        units = by_set[f"{rule_set.scheme}/{rule_set.version}"]
+        scores, results = score_period(rule_set, units, period.period_id, maxima)
+        criterion_rows += scores
+        result_rows += results
+        if rule_set.scheme == SCHEME_766:
+            reconciliation += [row for unit in units if unit.metrics
+                               for row in reconcile_766(rule_set, unit, scores,
+                                                        period.period_id)]
+        log.info("scored %s %s/%s: %d units, %d criterion rows", period, rule_set.scheme,
+                 rule_set.version, len(results), len(scores))
+
+    def table_of(name: str, rows: list[dict[str, Any]]) -> pa.Table:
+        schema = pa.schema([f for f in arrow_schema(metadata.tables[name])
+                            if f.name not in {"run_id", "loaded_at"}])
+        return pa.Table.from_pylist(rows, schema=schema)
+
+    def also(conn: Any) -> None:
+        from warehouse.engine import utc_now
+        from warehouse.publish import _with_constants
+
+        lineage = {"run_id": run_id, "loaded_at": utc_now()}
+        for table, rows in ((fact_scheme_result, result_rows),
+                            (fact_766_reconciliation, reconciliation)):
+            replace_partition(conn, table, _with_constants(table_of(table.name, rows), table,
+                                                           lineage),
+                              {"period_id": period.period_id})
+
+    digest = hashlib.sha256("\n".join(sorted({*inputs, *(s.sha256 for s in in_force)}))
+                            .encode()).hexdigest()
+    return load_partition(PartitionLoad(
+        dataset=entry, source=SOURCE, month=period, fetch_id=f"inputs-{digest[:16]}",
+        run_id=run_id, rows_in=len(criterion_rows), raw_sha256=digest,
+        facts=table_of(entry.table, criterion_rows), partition={"period_id": period.period_id},
+        outcomes=run_checks(entry.validation.checks, criterion_rows,
+                            reconciliation=reconciliation),
+        also=also), settings.warehouse_url)
+
+
+def score_month(month: Month, run_id: str, settings: Settings) -> list[dict[str, Any]]:
+    """Score every period ending with the month (the registry's period types)."""
+    sets = rule_sets(settings)
+    return [score(period, run_id, settings, sets)
+            for period in periods_ending(month, settings.registry["scores"].period_types)]

@@ -28,3 +28,27 @@ def fetch_ids(conn: sa.Connection, table_name: str, period_id: int) -> list[str]
     query = (sa.select(table.c.fetch_id).where(table.c.period_id == period_id)
              .distinct().order_by(table.c.fetch_id))
     return list(conn.execute(query).scalars())
+
+
+def sum_over_months(conn: sa.Connection, table_name: str, flows: Sequence[str],
+                    stocks: Sequence[str], period_ids: Sequence[int]) -> list[dict[str, Any]]:
+    """Per unit (and province where the table has one) over a period's months: the flows
+    summed, the stocks as they were at the end of the last month (never summed)."""
+    table = metadata.tables[table_name]
+    keys = [table.c.unit_code] + ([table.c.province_code] if "province_code" in table.c
+                                  else [])
+    last = max(period_ids)
+    columns = [*(sa.func.sum(table.c[c]).label(c) for c in flows),
+               *(sa.func.sum(sa.case((table.c.period_id == last, table.c[c]), else_=0))
+                 .label(c) for c in stocks)]
+    query = (sa.select(*keys, *columns).where(table.c.period_id.in_(list(period_ids)))
+             .group_by(*keys).order_by(*keys))
+    return [dict(row._mapping) for row in conn.execute(query)]
+
+
+def rows_of_period(conn: sa.Connection, table_name: str, period_id: int,
+                   columns: Sequence[str]) -> list[dict[str, Any]]:
+    """The named columns of a fact table's rows for one period."""
+    table = metadata.tables[table_name]
+    query = sa.select(*(table.c[c] for c in columns)).where(table.c.period_id == period_id)
+    return [dict(row._mapping) for row in conn.execute(query)]

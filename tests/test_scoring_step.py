@@ -1,0 +1,252 @@
+"""The scoring step on a real DuckDB warehouse: facts written by hand, points and ranks
+worked out by hand (in the comments), periods from their own inputs, a new rule-set
+version rescoring its year only, the latest manual round counting, and the 766 gap."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from domain.periods import Month, Period
+from registry.settings import Settings
+from transforms.dossiers import COUNTER_COLUMNS
+from warehouse.engine import transaction
+from warehouse.schema import (
+    fact_dossier_monthly,
+    fact_manual_points,
+    fact_portal_metric,
+    fact_portal_score,
+)
+
+A, B, C = "30313", "30307", "30292"  # three communes of An Giang (91) from 1 July 2025
+NOW = dt.datetime(2026, 4, 2, tzinfo=dt.UTC)
+
+RULE_SET = """\
+scheme: test_commune
+version: "{version}"
+name_vi: Bộ thử cấp xã
+name_en: Test commune set
+level: commune
+provinces: ["91"]
+valid_from: {valid_from}
+valid_to: {valid_to}
+period_types: [month, quarter, year]
+max_points: 10
+classification:
+  - {{code: tot, name_vi: Tốt, name_en: Good, min_percent: 90}}
+  - {{code: kha, name_vi: Khá, name_en: Fair, min_percent: 80}}
+fields:
+  - code: "1"
+    name_vi: Cải cách TTHC
+    name_en: Procedure reform
+    max_points: 10
+    criteria:
+      - code: "1.1"
+        name_vi: Giải quyết hồ sơ
+        name_en: Dossier handling
+        max_points: 10
+        sub_criteria:
+          - {{code: "1.1.1", name_vi: Đúng hạn, name_en: On time, max_points: {on_time},
+             source: {{indicator: on_time_rate}}, method: linear}}
+          - {{code: "1.1.2", name_vi: Đúng hạn kể cả đang giải quyết, name_en: With in progress,
+             max_points: 2, source: {{indicator: on_time_rate_with_in_progress}},
+             method: linear}}
+          - {{code: "1.1.3", name_vi: Tự chấm, name_en: Self-assessed, max_points: {manual},
+             source: manual, method: manual}}
+"""
+V2025 = dict(version="2025", valid_from="2025-07-01", on_time=4, manual=4)
+V2026 = dict(version="2026", valid_from="2026-01-01", valid_to="null", on_time=6, manual=2)
+
+# (resolved, early, on time, in progress on time, in progress overdue) per unit and month
+COUNTERS = {
+    A: {"2025-12": (10, 0, 8, 0, 0), "2026-01": (10, 2, 7, 20, 1),
+        "2026-02": (10, 0, 10, 4, 0), "2026-03": (20, 5, 14, 0, 4)},
+    B: {"2025-12": (10, 0, 10, 0, 0), "2026-01": (10, 0, 10, 0, 0),
+        "2026-02": (10, 0, 10, 0, 0), "2026-03": (20, 0, 20, 0, 0)},
+}
+
+
+def dossier_row(unit: str, month: str, counts: tuple[int, ...]) -> dict[str, Any]:
+    resolved, early, on_time, in_progress_on_time, overdue = counts
+    row = dict.fromkeys(COUNTER_COLUMNS, 0)
+    row.update(resolved_total=resolved, resolved_early=early, resolved_on_time=on_time,
+               resolved_late=resolved - early - on_time, received_total=resolved,
+               in_progress_on_time=in_progress_on_time, in_progress_overdue=overdue)
+    return {**row, "unit_code": unit, "procedure_code": "1.001193",
+            "period_id": Month.parse(month).period_id, "province_code": "91",
+            "fetch_id": f"f-{month}", "run_id": "test", "loaded_at": NOW}
+
+
+def manual_row(unit: str, round_name: str, points: float, version: str = "2026",
+               year: int = 2026) -> dict[str, Any]:
+    return {"scheme": "test_commune", "version": version,
+            "period_id": Period("year", year, 0).period_id, "unit_code": unit,
+            "criterion_code": "1.1.3", "round": round_name, "points": points,
+            "evidence": "QĐ 12/QĐ-UBND", "entered_by": "test", "source_file": "x.xlsx",
+            "file_sha256": "0" * 64, "row_number": 5, "imported_at": NOW}
+
+
+def write_rule_sets(settings: Settings, *versions: dict[str, Any]) -> None:
+    folder = settings.schemes_dir / "test_commune"
+    folder.mkdir(parents=True, exist_ok=True)
+    for old in folder.glob("*.yaml"):
+        old.unlink()
+    for version in versions:
+        (folder / f"{version['version']}.yaml").write_text(
+            RULE_SET.format(**{"valid_to": "null", **version}), encoding="utf-8")
+
+
+@pytest.fixture()
+def scored(own_config) -> Settings:
+    from steps.reference import refresh_reference
+
+    settings = own_config()
+    write_rule_sets(settings, {**V2025, "valid_to": "2026-01-01"}, V2026)
+    refresh_reference(settings)
+    with transaction(settings.warehouse_url) as conn:
+        conn.execute(sa.insert(fact_dossier_monthly), [
+            dossier_row(unit, month, counts) for unit, months in COUNTERS.items()
+            for month, counts in months.items()])
+        conn.execute(sa.insert(fact_manual_points), [
+            manual_row(A, "self_assessment", 2.0), manual_row(A, "appraisal_1", 1.5),
+            manual_row(B, "self_assessment", 1.5), manual_row(C, "self_assessment", 2.0)])
+    return settings
+
+
+def results(settings: Settings, period: str) -> dict[str, tuple]:
+    with transaction(settings.warehouse_url) as conn:
+        rows = conn.execute(sa.text(
+            "SELECT unit_code, version, total_points, class_code, peer_rank, peer_count, "
+            "criteria_without_input FROM fact_scheme_result WHERE scheme = 'test_commune' "
+            "AND period_id = :p"), {"p": Period.parse(period).period_id})
+        return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def points(settings: Settings, period: str, unit: str) -> dict[str, tuple]:
+    with transaction(settings.warehouse_url) as conn:
+        rows = conn.execute(sa.text(
+            "SELECT criterion_code, points, origin, round, note FROM fact_criterion_score "
+            "WHERE scheme = 'test_commune' AND period_id = :p AND unit_code = :u"),
+            {"p": Period.parse(period).period_id, "u": unit})
+        return {r[0]: tuple(r[1:]) for r in rows}
+
+
+def test_a_quarter_is_scored_from_its_own_summed_inputs(scored: Settings) -> None:
+    from steps.scoring import score
+
+    score(Period.parse("2026-Q1"), "run-1", scored)
+    # A: on time (9 + 10 + 19) / (10 + 10 + 20) = 0.95 -> 0.95 * 6 = 5.7
+    #    with in progress: stocks at the end of March only: (38 + 0) / (40 + 0 + 4)
+    #    = 0.8636 -> * 2 = 1.727 -> 1.73 (summing the months' stocks would give 1.80)
+    #    manual: appraisal_1 1.5 replaces the self-assessed 2.0 (the year's points apply)
+    assert points(scored, "2026-Q1", A) == {
+        "1.1.1": (5.7, "computed", None, None), "1.1.2": (1.73, "computed", None, None),
+        "1.1.3": (1.5, "manual", "appraisal_1", None)}
+    # B: 6 + 2 + 1.5 = 9.5 (tốt, 95 %); A 5.7 + 1.73 + 1.5 = 8.93 (khá);
+    # C: no dossiers, self-assessed 2.0 -> 2.0, two criteria without input
+    assert results(scored, "2026-Q1") == {B: ("2026", 9.5, "tot", 1, 3, 0),
+                                          A: ("2026", 8.93, "kha", 2, 3, 0),
+                                          C: ("2026", 2.0, None, 3, 3, 2)}
+    assert points(scored, "2026-Q1", C)["1.1.1"] == (0.0, "computed", None, "no input")
+
+
+def test_ties_share_a_rank_and_rank_changes_against_the_previous_month(
+        scored: Settings) -> None:
+    from steps.scoring import score_month
+
+    score_month(Month(2026, 1), "run-1", scored)
+    score_month(Month(2026, 2), "run-2", scored)
+    # January: A 0.9 * 6 = 5.4; (9 + 20) / (10 + 20 + 1) = 0.9355 * 2 = 1.87; + 1.5 = 8.77
+    #          B 6 + 2 + 1.5 = 9.5 -> B 1st, A 2nd
+    # February: A 6 + (10 + 4) / (10 + 4) * 2 + 1.5 = 9.5 = B: both 1st; C 3rd
+    assert results(scored, "2026-01")[A][1:5] == (8.77, "kha", 2, 3)
+    assert {u: r[3] for u, r in results(scored, "2026-02").items()} == {A: 1, B: 1, C: 3}
+    with transaction(scored.warehouse_url) as conn:
+        change = dict(conn.execute(sa.text(
+            "SELECT unit_code, rank_change FROM v_scheme_ranking WHERE scheme = "
+            "'test_commune' AND period_label = '2026-02'")).fetchall())
+        lost = conn.execute(sa.text(
+            "SELECT criterion_code, points_lost, value FROM v_points_lost WHERE scheme = "
+            "'test_commune' AND period_label = '2026-01' AND unit_code = :a "
+            "ORDER BY criterion_code"), {"a": A}).fetchall()
+    assert change == {A: 1, B: 0, C: 0}  # A rose from 2nd to 1st
+    # January, A: 1.1.1 lost 6 - 5.4 = 0.6 at 0.9; 1.1.2 lost 0.13; 1.1.3 lost 0.5
+    assert [(c, round(p, 2)) for c, p, _ in lost] == [("1.1.1", 0.6), ("1.1.2", 0.13),
+                                                      ("1.1.3", 0.5)]
+    assert lost[0][2] == pytest.approx(0.9)
+
+
+def test_a_new_version_from_a_new_year_rescores_that_year_only(scored: Settings) -> None:
+    from steps.reference import refresh_reference
+    from steps.scoring import score
+
+    write_rule_sets(scored, V2025)  # at first, only the 2025 version, open-ended
+    refresh_reference(scored)
+    for period in ("2025-12", "2026-01"):
+        score(Period.parse(period), "run-1", scored)
+    # December with 2025's rules: 0.8 * 4 = 3.2; 0.8 * 2 = 1.6; no 2025 manual points: 0
+    december = results(scored, "2025-12")[A]
+    assert december[:2] == ("2025", 4.8)
+    assert results(scored, "2026-01")[A][0] == "2025"
+
+    write_rule_sets(scored, {**V2025, "valid_to": "2026-01-01"}, V2026)
+    refresh_reference(scored)
+    for period in ("2025-12", "2026-01"):
+        score(Period.parse(period), "run-2", scored)
+    assert results(scored, "2025-12")[A] == december  # unchanged
+    assert results(scored, "2026-01")[A][:2] == ("2026", 8.77)
+    with transaction(scored.warehouse_url) as conn:
+        versions = conn.execute(sa.text(
+            "SELECT DISTINCT period_id, version FROM fact_criterion_score WHERE scheme = "
+            "'test_commune' ORDER BY period_id")).fetchall()
+    assert versions == [(202512, "2025"), (202601, "2026")]
+
+
+def test_rescoring_a_period_replaces_it(scored: Settings) -> None:
+    from steps.scoring import score
+
+    first = score(Period.parse("2026-03"), "run-1", scored)
+    second = score(Period.parse("2026-03"), "run-2", scored)
+    assert first["rows_loaded"] == second["rows_loaded"] > 0
+    with transaction(scored.warehouse_url) as conn:
+        runs = conn.execute(sa.text("SELECT DISTINCT run_id FROM fact_scheme_result "
+                                    "WHERE period_id = 202603")).fetchall()
+    assert runs == [("run-2",)]
+
+
+def test_a_766_gap_above_a_hundredth_is_a_data_quality_result(scored: Settings) -> None:
+    from steps.scoring import score
+
+    base = {"period_id": 202603, "source_api": "reporting_api", "fetch_id": "f-766",
+            "run_id": "test", "loaded_at": NOW, "unit_level": "province",
+            "list_scope": "national"}
+    with transaction(scored.warehouse_url) as conn:
+        conn.execute(sa.insert(fact_portal_score), [{
+            **base, "unit_code": "91", "ckmb": 9.05, "tdgq": 18.0, "clgq": 10.0,
+            "tttt": 8.0, "mdhl": 16.0, "mdsh": 20.0, "total_score": 81.05}])
+        conn.execute(sa.insert(fact_portal_metric), [
+            {**base, "unit_code": "91", "metric_group": "transparency", "metric_code": code,
+             "numerator": n, "denominator": d, "ratio": r, "score": s, "max_score": m}
+            for code, n, d, r, s, m in [
+                # 50/50 * 6 = 6.00 as published; 3/4 * 4 = 3.00, published 3.05
+                ("PUBLISH_ON_TIME", 50, 50, 100, 6.0, 6),
+                ("PUBLIC_UPDATE_ON_TIME", 3, 4, 75, 3.05, 4)]])
+    score(Period.parse("2026-03"), "run-1", scored)
+    with transaction(scored.warehouse_url) as conn:
+        gap = conn.execute(sa.text(
+            "SELECT published, recomputed, gap FROM fact_766_reconciliation WHERE "
+            "unit_code = '91' AND period_id = 202603 AND code = 'PUBLIC_UPDATE_ON_TIME'"
+        )).fetchone()
+        dq = conn.execute(sa.text(
+            "SELECT unit_code, success FROM dq_result WHERE check_name = "
+            "'recomputed_766_matches' AND period_id = 202603 ORDER BY unit_code NULLS FIRST"
+        )).fetchall()
+        ranked = conn.execute(sa.text(
+            "SELECT total_points, ranked_by FROM fact_scheme_result WHERE scheme = '766' "
+            "AND unit_code = '91' AND period_id = 202603")).fetchone()
+    assert tuple(gap) == (3.05, 3.0, -0.05)
+    assert [tuple(r) for r in dq] == [(None, False), ("91", False)]
+    assert tuple(ranked) == (81.05, "published")  # the published total ranks
