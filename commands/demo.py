@@ -5,7 +5,9 @@ from __future__ import annotations
 import secrets
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
@@ -164,6 +166,7 @@ def print_summary(warehouse_url: str, last: Month, console: Console) -> None:
         for period, source, check, count, details in failed:
             console.print(f"Cross-check {period} {source} {check}: {count} unit(s) differ "
                           f"{details}", markup=False)
+        print_scores(query, last, console)
     engine.dispose()
     console.print(f"\nWarehouse: [bold]{display_url(warehouse_url)}[/]")
     path = duckdb_path(warehouse_url)
@@ -174,6 +177,43 @@ def print_summary(warehouse_url: str, last: Month, console: Console) -> None:
                       "round(avg(total_score), 2) AS avg_score FROM v_portal_score GROUP BY "
                       "ALL ORDER BY ALL'))\"", soft_wrap=True, markup=False)
 
+
+
+SHOWN_SCHEME = "par_commune_example"
+
+
+def print_scores(query: Callable[[str], Any], last: Month, console: Console) -> None:
+    """The commune set's top and bottom units of the last month in the province with the
+    most communes scored, and how the recomputed 766 compares with the published."""
+    group = query(f"""SELECT province_code, count(*) FROM fact_scheme_result
+                      WHERE scheme = '{SHOWN_SCHEME}' AND period_id = {last.period_id}
+                      GROUP BY province_code ORDER BY 2 DESC, 1 LIMIT 1""").fetchone()
+    if group is None:
+        console.print(f"No {SHOWN_SCHEME} results for {last}.")
+        return
+    province, count = group
+    for title, order in (("Top 5", "ASC"), ("Bottom 5", "DESC")):
+        rows = query(f"""SELECT peer_rank, unit_code, unit_name_vi, total_points, percent,
+                                class_name_vi, rank_change, criteria_without_input
+                         FROM v_scheme_ranking WHERE scheme = '{SHOWN_SCHEME}'
+                           AND period_id = {last.period_id} AND province_code = '{province}'
+                         ORDER BY peer_rank {order}, unit_code LIMIT 5""").fetchall()
+        t = Table(title=f"{title} of {count} communes of province {province}, {SHOWN_SCHEME} "
+                        f"(example set), {last}")
+        for col in ("rank", "unit", "name", "total", "%", "class", "rank change",
+                    "no input"):
+            t.add_column(col, justify="right" if col not in ("unit", "name", "class")
+                         else "left")
+        for rank, code, name, total, percent, klass, change, missing in rows:
+            t.add_row(str(rank), code, name or "", f"{total:.2f}", f"{percent:.1f}",
+                      klass or "—", "—" if change is None else f"{change:+d}", str(missing))
+        console.print(t)
+    gaps = query("""SELECT level, count(*), count(gap), max(abs(gap)),
+                           count(*) FILTER (WHERE abs(gap) > 0.01)
+                    FROM fact_766_reconciliation GROUP BY level ORDER BY level""").fetchall()
+    for level, rows, compared, worst, beyond in gaps:
+        console.print(f"766 recomputed vs published, {level}s: {compared} of {rows} compared, "
+                      f"largest gap {worst or 0:.2f}, {beyond} above 0.01")
 
 
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "demo"

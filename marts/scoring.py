@@ -113,8 +113,8 @@ def competition_ranks(totals: Sequence[float]) -> list[int]:
 def results(rule_set: RuleSet, units: Sequence[UnitInputs], scores: Sequence[dict[str, Any]],
             period_id: int) -> list[dict[str, Any]]:
     """Each unit's total, percentage, class and rank among its peers (same scheme, level
-    and province). The 766 ranks by the published total (authoritative); other schemes by
-    the sum of their criteria."""
+    and province; provinces among all provinces). The 766 ranks by the published total
+    (authoritative); other schemes by the sum of their criteria."""
     by_unit: dict[str, list[dict[str, Any]]] = defaultdict(list)
     for row in scores:
         by_unit[row["unit_code"]].append(row)
@@ -141,8 +141,9 @@ def results(rule_set: RuleSet, units: Sequence[UnitInputs], scores: Sequence[dic
                                           if r["note"] in NO_INPUT_NOTES),
             "ranked_by": ranked_by})
     peers: dict[tuple[Any, ...], list[dict[str, Any]]] = defaultdict(list)
-    for row in rows:
-        peers[(row["unit_level"], row["province_code"])].append(row)
+    for row in rows:  # provinces are ranked nationally, other units within their province
+        peers[(row["unit_level"], None if row["unit_level"] == "province"
+               else row["province_code"])].append(row)
     for group in peers.values():
         for row, rank in zip(group, competition_ranks([r["total_points"] for r in group]),
                              strict=True):

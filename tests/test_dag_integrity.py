@@ -110,15 +110,22 @@ def test_onestop_dag_maps_one_group_per_province(parsed: dict) -> None:
 
 
 def test_marts_dag_runs_on_the_assets_of_its_registry_inputs(parsed: dict) -> None:
-    indicators = REGISTRY["indicators"]
+    indicators, scores = REGISTRY["indicators"], REGISTRY["scores"]
     assert parsed["timetable"]["marts_monthly"] == "AssetTriggeredTimetable"
+    # the facts of both marts' inputs; the indicators are made in the same run
+    outside = {*indicators.inputs, *scores.inputs} - {"indicators"}
+    assert "portal_score" in outside
     assert parsed["schedule_assets"]["marts_monthly"] == {
-        "any": sorted(asset(name) for name in indicators.inputs)}
+        "any": sorted(asset(name) for name in outside)}
     tasks = parsed["tasks"]["marts_monthly"]
     build = tasks["build_indicators"]
     assert build["mapped_over"] == {"month": {"from_task": "months"}}
     assert build["upstream"] == ["months", "refresh_reference"]
     assert build["outlets"] == [asset("indicators")]
+    score = tasks["score"]
+    assert score["mapped_over"] == {"month": {"from_task": "months"}}
+    assert score["upstream"] == ["build_indicators", "months"]
+    assert score["outlets"] == [asset("scores")]
     assert parsed["params"]["marts_monthly"] == ["month"]
 
 
