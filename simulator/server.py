@@ -2,8 +2,9 @@
 
 Routes (shapes of shared/domain/SOURCES.md §1):
 - `POST /jsp/rest.jsp` — legacy gateway; form field `params` (JSON) names the `service`.
-- `POST /api/v1/reporting/evaluation/<group>` — reporting API (`service-results`,
-  `dossier-digitized`).
+- `POST /api/v1/reporting/evaluation/<group>` — reporting API (`service-results`, the
+  metric groups `transparency`, `dossier-digitized`, `handling-satisfaction` and the tree
+  groups `dvc-progress-tree`, `provide-online-tree`, `formality-online-payment-tree`).
 - `/onestop/<province code>/...` — that province's one-stop system (simulator/onestop_api.py):
   OAuth2 token, iGate-style and OpenCPS-style statistics, paged dossier export.
 - `GET /__sim/health`, `GET /__sim/requests` (request log), `POST /__sim/faults` (set plan).

@@ -1,9 +1,21 @@
-"""The simulated world: units' 766 scores and provinces' monthly counters, by month.
+"""The simulated world: units' 766 scores and metrics, and provinces' monthly counters.
 
-Everything is a pure function of (seed, unit, month): the same seed gives the same figures
-on every machine, so tests can compare what the pipeline loaded with what the world holds.
-Scores stay within each component's maximum and TONG_SCORE is their sum; monthly counters
-balance (channels add up to the dossiers handled); values drift month to month.
+Everything is a pure function of (seed, unit, period): the same seed gives the same
+figures on every machine, so tests can compare what the pipeline loaded with what the
+world holds. Values drift month to month; monthly counters balance (channels add up to
+the dossiers handled).
+
+The 766 scores are built the way the portal builds them (INDICATORS.md, Decision 766):
+each metric has a numerator and a denominator per month; a period's are the sums over
+its months, and its score comes from those sums (linear: ratio × max; against a target:
+min(1, ratio / target) × max), rounded to 2 decimals. A component is the sum of its
+metrics' rounded scores (TDGQ: the progress tree's score; CLGQ and TTTT, whose
+sub-metrics the portal does not publish: the mean of their months); TONG_SCORE is the sum
+of the components. As in published figures: petition metrics with no petitions (0 / 0)
+score full points; dossier-based metrics with no dossiers are not scored (ratio null,
+score null for some units and 0 for others, 0 in the sums); a share of unit-months
+publishes PUBLIC_CONTENT_FULL without numerator and denominator, at ratio 100 and full
+points; a few communes receive nothing in some months.
 """
 
 from __future__ import annotations
@@ -11,7 +23,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from domain.periods import VN_TZ, Month, Period
@@ -23,16 +35,64 @@ from simulator.portal_units import PortalUnit, PortalUnits
 COMPONENT_MAXIMA: dict[str, float] = {"CKMB": 18.0, "TDGQ": 20.0, "CLGQ": 12.0, "TTTT": 10.0,
                                       "MDHL": 18.0, "MDSH": 22.0}
 
-# MDSH (digitisation) sub-indicators of the reporting API: code, name, max, target or None.
-DIGITISATION_METRICS: list[tuple[str, str, float, float | None]] = [
-    ("ORIGINAL_RESULT_AVAILABLE", "Tỷ lệ cấp kết quả điện tử", 6.0, None),
-    ("SO_HOA_GIAY_TO_GIAI_QUYET", "Tỷ lệ số hóa hồ sơ", 4.0, None),
-    ("REUSED_DIGITIZED_DATA", "Tỷ lệ khai thác, sử dụng lại dữ liệu số hóa", 2.0, 0.8),
-    ("SYNCED_WITH_DVCQG_PERSONAL_STORAGE", "Tỷ lệ đồng bộ kho dữ liệu cá nhân", 4.0, None),
-    ("CITIZEN_DATA_CONNECTED_DOSSIER", "Tỷ lệ hồ sơ sử dụng dữ liệu dân cư", 2.0, None),
-    ("CITIZEN_DATA_CONNECTED_FORMALITY", "Tỷ lệ TTHC kết nối dữ liệu dân cư", 2.0, None),
-    ("ELECTRONIC_CERTIFIED_COPY", "Tỷ lệ chứng thực bản sao điện tử", 2.0, None),
-]
+
+@dataclass(frozen=True)
+class Metric:
+    """A sub-indicator as the reporting API publishes it. `target` None: scored linearly;
+    `basis`: what it counts (dossier, rating: dossiers rated, petition, procedure)."""
+
+    code: str
+    name: str
+    max_score: float
+    target: float | None = None
+    basis: str = "dossier"
+
+
+TRANSPARENCY_METRICS = (
+    Metric("PUBLISH_ON_TIME", "Tỷ lệ TTHC được công bố đúng hạn", 6.0, basis="procedure"),
+    Metric("PUBLIC_UPDATE_ON_TIME", "Tỷ lệ TTHC được cập nhật, công khai đúng hạn", 4.0,
+           basis="procedure"),
+    Metric("PUBLIC_CONTENT_FULL", "Tỷ lệ TTHC công khai đầy đủ nội dung", 2.0,
+           basis="procedure"),
+    Metric("DOSSIER_SYNC", "Tỷ lệ hồ sơ được đồng bộ lên Cổng DVCQG", 6.0),
+)
+SATISFACTION_METRICS = (
+    Metric("PETITION_PROCESSING_ON_TIME", "Tỷ lệ phản ánh, kiến nghị được xử lý đúng hạn",
+           6.0, basis="petition"),
+    Metric("PETITION_HANDLING_SATISFACTION", "Mức độ hài lòng về xử lý phản ánh, kiến nghị",
+           6.0, basis="petition"),
+    Metric("DOSSIER_RECEIVING_SATISFACTION",
+           "Mức độ hài lòng trong tiếp nhận, giải quyết hồ sơ", 6.0, 0.9, basis="rating"),
+    Metric("PETITION_CLASSIFIED_ON_TIME", "Tỷ lệ phản ánh, kiến nghị được phân loại đúng hạn",
+           0.0, basis="petition"),
+    Metric("PETITION_CLASSIFICATION_ACCURACY",
+           "Tỷ lệ phản ánh, kiến nghị được phân loại chính xác", 0.0, basis="petition"),
+)
+# MDSH (digitisation) sub-indicators of the reporting API.
+DIGITISATION_METRICS = (
+    Metric("ORIGINAL_RESULT_AVAILABLE", "Tỷ lệ cấp kết quả điện tử", 6.0),
+    Metric("SO_HOA_GIAY_TO_GIAI_QUYET", "Tỷ lệ số hóa hồ sơ", 4.0),
+    Metric("REUSED_DIGITIZED_DATA", "Tỷ lệ khai thác, sử dụng lại dữ liệu số hóa", 2.0, 0.8),
+    Metric("SYNCED_WITH_DVCQG_PERSONAL_STORAGE", "Tỷ lệ đồng bộ kho dữ liệu cá nhân", 4.0),
+    Metric("CITIZEN_DATA_CONNECTED_DOSSIER", "Tỷ lệ hồ sơ sử dụng dữ liệu dân cư", 2.0),
+    Metric("CITIZEN_DATA_CONNECTED_FORMALITY", "Tỷ lệ TTHC kết nối dữ liệu dân cư", 2.0),
+    Metric("ELECTRONIC_CERTIFIED_COPY", "Tỷ lệ chứng thực bản sao điện tử", 2.0),
+)
+# The reporting API's metric groups: group -> (component, its metrics).
+METRIC_GROUPS: dict[str, tuple[str, tuple[Metric, ...]]] = {
+    "transparency": ("CKMB", TRANSPARENCY_METRICS),
+    "handling-satisfaction": ("MDHL", SATISFACTION_METRICS),
+    "dossier-digitized": ("MDSH", DIGITISATION_METRICS),
+}
+# Its tree groups: group -> component. Only TDGQ is published with the totals it is
+# computed from; CLGQ and TTTT come from sub-metrics the portal does not publish.
+TREE_GROUPS: dict[str, str] = {"dvc-progress-tree": "TDGQ", "provide-online-tree": "CLGQ",
+                               "formality-online-payment-tree": "TTTT"}
+PROGRESS = Metric("DVC_PROGRESS", "Tiến độ giải quyết hồ sơ", 20.0)
+# Published without numerator and denominator (ratio 100, full points) in ~5% of unit-months.
+SOMETIMES_UNCOUNTED = "PUBLIC_CONTENT_FULL"
+
+Counts = tuple[int, int]
 
 
 def _unit_random(seed: int, *parts: object) -> float:
@@ -43,6 +103,15 @@ def _unit_random(seed: int, *parts: object) -> float:
 
 def _clamp(value: float, low: float = 0.0, high: float = 1.0) -> float:
     return max(low, min(high, value))
+
+
+def _percent(part: float, whole: float) -> float | None:
+    """part / whole in percent, rounded to 2 decimals; None when whole is 0."""
+    return round(100 * part / whole, 2) if whole else None
+
+
+def _period(period: Period | Month) -> Period:
+    return Period.of_month(period) if isinstance(period, Month) else period
 
 
 @dataclass
@@ -57,6 +126,9 @@ class NationalPortalWorld:
     # The last month the portal has scored ("now", for year-to-date answers); None: every
     # month up to last month in Vietnam's time.
     published_through: Month | None = None
+    # A unit-month's counts, computed once (pure, so threads may race harmlessly).
+    _counts: dict[tuple[str, dt.date, int], dict[str, Counts | None]] = field(
+        default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.portal is None:
@@ -94,7 +166,7 @@ class NationalPortalWorld:
         except KeyError:
             return None
 
-    # -- 766 scores ----------------------------------------------------------------------
+    # -- a unit-month's counts -----------------------------------------------------------
     def _quality(self, unit: Unit, component: str, month: Month) -> float:
         base = 0.5 + 0.36 * _unit_random(self.seed, unit.unit_code, "base")
         offset = 0.12 * (_unit_random(self.seed, unit.unit_code, component) - 0.5)
@@ -102,49 +174,141 @@ class NationalPortalWorld:
         noise = 0.04 * (_unit_random(self.seed, unit.unit_code, component, str(month)) - 0.5)
         return _clamp(base + offset + trend + noise, 0.05, 1.0)
 
-    def digitisation_metrics(self, unit: Unit, month: Month) -> list[dict[str, Any]]:
-        """MDSH sub-indicators with numerator/denominator; their scores sum to MDSH."""
-        quality = self._quality(unit, "MDSH", month)
-        dossiers = self.dossier_volume(unit, month)
-        metrics = []
-        for code, name, max_score, target in DIGITISATION_METRICS:
-            wobble = 0.1 * (_unit_random(self.seed, unit.unit_code, code, str(month)) - 0.5)
-            ratio = _clamp(quality + wobble)
-            denominator = dossiers
-            numerator = round(ratio * denominator)
-            if denominator == 0:
-                metrics.append({"code": code, "name": name, "numerator": 0, "denominator": 0,
-                                "ratio": None, "score": 0, "maxScore": max_score})
-                continue
-            share = numerator / denominator
-            score = max_score * (min(1.0, share / target) if target else share)
-            metrics.append({"code": code, "name": name, "numerator": numerator,
-                            "denominator": denominator, "ratio": round(100 * share, 2),
-                            "score": round(score, 2), "maxScore": max_score})
-        return metrics
+    def _denominator(self, unit: Unit, month: Month, metric: Metric) -> int:
+        """What a metric counts in a month: dossiers, dossiers rated, petitions (often none
+        at a commune), procedures announced or connected (at least one)."""
+        r = _unit_random(self.seed, unit.unit_code, str(month), metric.code, "count")
+        if metric.basis == "dossier":
+            return self.dossier_volume(unit, month)
+        if metric.basis == "rating":
+            return int(self.dossier_volume(unit, month) * (0.2 + 0.3 * r))
+        if metric.basis == "petition":
+            return {"province": 30 + int(200 * r), "department": int(12 * r)}.get(
+                unit.level, max(0, int(5 * r) - 1))
+        return {"province": 20 + int(60 * r), "department": 3 + int(25 * r)}.get(
+            unit.level, 1 + int(10 * r))
 
-    def period_scores(self, unit: Unit, period: Period) -> dict[str, float]:
-        """A longer period's scores: each component the mean of its months, rounded; the
-        total their sum."""
-        months = [self.scores(unit, m) for m in period.months]
-        result = {code: round(sum(m[code] for m in months) / len(months), 2)
-                  for code in COMPONENT_MAXIMA}
-        result["TONG_SCORE"] = round(sum(result.values()), 2)
-        return result
+    def _month_counts(self, unit: Unit, month: Month) -> dict[str, Counts | None]:
+        """(numerator, denominator) of every metric, and of the trees' totals (keyed by
+        component), in one month; None: published without them."""
+        key = (unit.unit_code, unit.valid_from, month.index())
+        cached = self._counts.get(key)
+        if cached is not None:
+            return cached
+        counts: dict[str, Counts | None] = {}
+        for component, metrics in METRIC_GROUPS.values():
+            quality = self._quality(unit, component, month)
+            for metric in metrics:
+                if metric.code == SOMETIMES_UNCOUNTED and _unit_random(
+                        self.seed, unit.unit_code, str(month), "uncounted") < 0.05:
+                    counts[metric.code] = None
+                    continue
+                wobble = 0.1 * (_unit_random(self.seed, unit.unit_code, metric.code,
+                                             str(month)) - 0.5)
+                denominator = self._denominator(unit, month, metric)
+                counts[metric.code] = (round(_clamp(quality + wobble) * denominator),
+                                       denominator)
+        dossiers = self.dossier_volume(unit, month)
+        counts["TDGQ"] = (round(self._quality(unit, "TDGQ", month) * dossiers), dossiers)
+        online = _clamp(0.3 + 0.5 * _unit_random(self.seed, unit.unit_code, str(month),
+                                                 "online"))
+        counts["CLGQ"] = (round(online * dossiers), dossiers)
+        self._counts[key] = counts
+        return counts
+
+    def _summed(self, unit: Unit, period: Period, code: str) -> Counts | None:
+        """A metric's numerator and denominator over the period's months (None: not
+        counted in any of them)."""
+        counts = [c for m in period.months
+                  if (c := self._month_counts(unit, m)[code]) is not None]
+        if not counts:
+            return None
+        return sum(c[0] for c in counts), sum(c[1] for c in counts)
+
+    def _scored(self, metric: Metric, counts: Counts | None, unit: Unit,
+                period: Period) -> tuple[float | None, float | None]:
+        """(ratio in percent, score) as the portal publishes them, from unrounded counts."""
+        if counts is None:  # published without numerator and denominator
+            return 100.0, metric.max_score
+        numerator, denominator = counts
+        if denominator == 0:
+            if metric.basis == "petition":  # no petitions: full points
+                return None, metric.max_score
+            # no dossiers: not scored; real answers send null for some units, 0 for others
+            unscored_null = _unit_random(self.seed, unit.unit_code, str(period), "null") < 0.5
+            return None, None if unscored_null else 0.0
+        share = numerator / denominator
+        points = metric.max_score * (min(1.0, share / metric.target) if metric.target
+                                     else share)
+        return _percent(numerator, denominator), round(points, 2)
+
+    # -- what the reporting API publishes ------------------------------------------------
+    def metrics(self, group: str, unit: Unit, period: Period | Month) -> list[dict[str, Any]]:
+        """A metric group's metrics for a period (`code, name, numerator, denominator,
+        ratio, score, maxScore`): counts summed over its months, scored from the sums."""
+        period = _period(period)
+        out = []
+        for metric in METRIC_GROUPS[group][1]:
+            counts = self._summed(unit, period, metric.code)
+            ratio, score = self._scored(metric, counts, unit, period)
+            out.append({"code": metric.code, "name": metric.name,
+                        "numerator": counts[0] if counts else None,
+                        "denominator": counts[1] if counts else None,
+                        "ratio": ratio, "score": score, "maxScore": metric.max_score})
+        return out
+
+    def tree_figures(self, group: str, unit: Unit, period: Period | Month) -> dict[str, Any]:
+        """A tree group's figures for a unit (`totalReceived, totalOnTime, totalOverdue,
+        avgProcessingDays, ratio, score, maxScore`). The progress tree (TDGQ) scores its
+        totals linearly; the online-service tree's totals (dossiers, online) are not what
+        its score comes from; the online-payment tree publishes only its score."""
+        period = _period(period)
+        component = TREE_GROUPS[group]
+        max_score = COMPONENT_MAXIMA[component]
+        figures: dict[str, Any] = {"totalReceived": None, "totalOnTime": None,
+                                   "totalOverdue": None, "avgProcessingDays": None,
+                                   "ratio": None, "score": None, "maxScore": max_score}
+        if component == "TTTT":
+            score = self._mean_of_months(unit, component, period)
+            return {**figures, "ratio": _percent(score, max_score), "score": score}
+        on_time, received = self._summed(unit, period, component) or (0, 0)
+        figures.update(totalReceived=received, totalOnTime=on_time,
+                       ratio=_percent(on_time, received))
+        if component == "CLGQ":
+            return {**figures, "score": self._mean_of_months(unit, component, period)}
+        days = sum(self._month_counts(unit, m)["TDGQ"][1] * (2 + 8 * _unit_random(
+            self.seed, unit.unit_code, str(m), "days")) for m in period.months)
+        return {**figures, "totalOverdue": received - on_time,
+                "avgProcessingDays": round(days / received, 1) if received else None,
+                "score": self._scored(PROGRESS, (on_time, received), unit, period)[1]}
+
+    def _mean_of_months(self, unit: Unit, component: str, period: Period) -> float:
+        monthly = [round(COMPONENT_MAXIMA[component] * self._quality(unit, component, m), 2)
+                   for m in period.months]
+        return round(sum(monthly) / len(monthly), 2)
+
+    def period_scores(self, unit: Unit, period: Period | Month) -> dict[str, float]:
+        """Component scores (each within its max) and TONG_SCORE, rounded to 2 decimals: a
+        component the sum of its metrics' scores (null as 0), TDGQ the progress tree's
+        score (0 when not scored), CLGQ and TTTT the mean of their months."""
+        period = _period(period)
+        result = {component: round(sum(m["score"] or 0.0 for m in self.metrics(
+            group, unit, period)), 2) for group, (component, _) in METRIC_GROUPS.items()}
+        for group, component in TREE_GROUPS.items():
+            result[component] = self.tree_figures(group, unit, period)["score"] or 0.0
+        scores = {code: result[code] for code in COMPONENT_MAXIMA}
+        scores["TONG_SCORE"] = round(sum(scores.values()), 2)
+        return scores
 
     def scores(self, unit: Unit, month: Month) -> dict[str, float]:
-        """Component scores (each within its max) and TONG_SCORE, rounded to 2 decimals."""
-        result: dict[str, float] = {}
-        for code, max_score in COMPONENT_MAXIMA.items():
-            if code == "MDSH":
-                result[code] = round(sum(m["score"] for m in self.digitisation_metrics(
-                    unit, month)), 2)
-            else:
-                result[code] = round(max_score * self._quality(unit, code, month), 2)
-        result["TONG_SCORE"] = round(sum(result[c] for c in COMPONENT_MAXIMA), 2)
-        return result
+        """A month's component scores and TONG_SCORE (see `period_scores`)."""
+        return self.period_scores(unit, Period.of_month(month))
 
     def dossier_volume(self, unit: Unit, month: Month) -> int:
+        """Dossiers a unit received in a month; a few communes receive none in some months."""
+        if unit.level == "commune" and _unit_random(self.seed, unit.unit_code, str(month),
+                                                    "idle") < 0.03:
+            return 0
         size = {"province": 30000, "department": 900, "commune": 350}.get(unit.level, 300)
         base = size * (0.5 + _unit_random(self.seed, unit.unit_code, "size"))
         season = 1.0 + 0.15 * (_unit_random(self.seed, unit.unit_code, str(month)) - 0.5)
@@ -209,3 +373,7 @@ class NationalPortalWorld:
     def as_text(self, unit: Unit, period: Period | Month, field: str) -> bool:
         """Whether an answer sends this number as a string (real gateways mix them)."""
         return _unit_random(self.seed, unit.unit_code, str(period), field, "str") < 0.3
+
+    def omits_field(self, unit: Unit, period: Period | Month, field: str) -> bool:
+        """Whether an answer leaves out a field it has no value for instead of sending null."""
+        return _unit_random(self.seed, unit.unit_code, str(period), field, "omit") < 0.5

@@ -24,7 +24,12 @@ from sources.paging import Page, collect_pages
 
 LEGACY_PATH = "/jsp/rest.jsp"
 REPORTING_PATH = "/api/v1/reporting/evaluation/{group}"
+# Groups answering `evaluation[]` of units with their `metrics[]`.
 METRIC_GROUPS = ("transparency", "dossier-digitized", "handling-satisfaction")
+# Groups answering `data.parent` + `data.children[]`, nodes that may hold `children`.
+TREE_GROUPS = ("dvc-progress-tree", "provide-online-tree", "formality-online-payment-tree")
+# Groups that take the period's first and last day (`fromDate`, `toDate`) too.
+DATED_GROUPS = frozenset({"handling-satisfaction"})
 
 
 @dataclass(frozen=True)
@@ -138,7 +143,8 @@ class LegacyGatewayClient:
 
 
 class ReportingApiClient:
-    """The reporting API (2026 on): evaluation groups with paged `evaluation[]`."""
+    """The reporting API (2026 on): evaluation groups with paged `evaluation[]` (scores,
+    metric groups) and tree groups (`data.parent` + `data.children[]`)."""
 
     def __init__(self, http: HttpSource, page_size: int = 200) -> None:
         self.http = http
@@ -169,30 +175,43 @@ class ReportingApiClient:
         raise NotPublishedError(f"the reporting API publishes no {period.period_type} "
                                 f"({period}); the legacy gateway does")
 
-    def evaluation(self, group: str, period: Period | Month,
-                   root_department_id: str | None = None) -> list[dict[str, Any]]:
-        """`evaluation[]` of a group for a period, all pages. Without a root department the
-        national list of provinces is asked for (`departmentType: ADMINISTRATIVE_UNIT`).
-        `self.covered` then holds the period the answer says it covers (see
-        `covered_period`)."""
+    @staticmethod
+    def date_range(period: Period) -> dict[str, str]:
+        """`fromDate` and `toDate`: the period's first and last day (ISO dates)."""
+        return {"fromDate": period.first_day.isoformat(), "toDate": period.last_day.isoformat()}
+
+    def _body(self, group: str, period: Period, root_department_id: str | None,
+              page: int) -> dict[str, Any]:
+        """A group's request: the period (and its dates where the group takes them), the
+        page, and the root department, or the national list without one."""
+        body: dict[str, Any] = {**self.period_body(period), "currentPage": page,
+                                "pageSize": self.page_size}
+        if group in DATED_GROUPS:
+            body.update(self.date_range(period))
+        if root_department_id:
+            body["rootDepartmentId"] = root_department_id
+        else:
+            body["departmentType"] = "ADMINISTRATIVE_UNIT"
+        return body
+
+    def _collect(self, group: str, period: Period | Month, root_department_id: str | None,
+                 items_of: Callable[[dict[str, Any]], list[dict[str, Any]]], *,
+                 paged: bool) -> list[dict[str, Any]]:
+        """The items `items_of` reads from each answer of a group, all pages; `paged`
+        False: one answer holds them all unless it says otherwise (`pagination`). The
+        first answer's `monthlyChart` says what period it covers (`self.covered`)."""
         if isinstance(period, Month):
             period = Period.of_month(period)
         self.covered: str | None = None
 
         def fetch(page: int) -> Page:
-            body: dict[str, Any] = {**self.period_body(period), "currentPage": page,
-                                    "pageSize": self.page_size}
-            if root_department_id:
-                body["rootDepartmentId"] = root_department_id
-            else:
-                body["departmentType"] = "ADMINISTRATIVE_UNIT"
-            data = self._post(group, body)
-            items = data.get("evaluation")
-            if not isinstance(items, list):
-                raise SourceResponseError(f"reporting API {group}: no evaluation[] list")
+            data = self._post(group, self._body(group, period, root_department_id, page))
+            items = items_of(data)
             if page == 1:
                 self.covered = covered_period(period, data.get("monthlyChart"))
-            pagination = data.get("pagination") or {}
+            pagination = data.get("pagination")
+            if not isinstance(pagination, dict):
+                return Page(items, None if paged else len(items))
             total = pagination.get("totalItems")
             return Page(items, int(total) if total is not None else None)
 
@@ -200,6 +219,56 @@ class ReportingApiClient:
             fetch, key=lambda r: r.get("departmentId"), page_size=self.page_size,
             what=f"reporting {group} {period} root={root_department_id or 'national'}")
         return records
+
+    def evaluation(self, group: str, period: Period | Month,
+                   root_department_id: str | None = None) -> list[dict[str, Any]]:
+        """`evaluation[]` of a group for a period, all pages. Without a root department the
+        national list of provinces is asked for (`departmentType: ADMINISTRATIVE_UNIT`).
+        `self.covered` then holds the period the answer says it covers (see
+        `covered_period`)."""
+
+        def items_of(data: dict[str, Any]) -> list[dict[str, Any]]:
+            items = data.get("evaluation")
+            if not isinstance(items, list):
+                raise SourceResponseError(f"reporting API {group}: no evaluation[] list")
+            return items
+
+        return self._collect(group, period, root_department_id, items_of, paged=True)
+
+    def tree(self, group: str, period: Period | Month,
+             root_department_id: str | None = None) -> list[dict[str, Any]]:
+        """The nodes under a tree group's `data.parent` (the root department, or the whole
+        country): `data.children[]` and their own `children`, flattened depth-first, each
+        without its `children`. Paged like `evaluation` only when the answer has
+        `pagination`."""
+
+        def items_of(data: dict[str, Any]) -> list[dict[str, Any]]:
+            children = data.get("children")
+            if not isinstance(children, list):
+                raise SourceResponseError(f"reporting API {group}: no children[] list")
+            return children
+
+        nodes = flatten_tree(self._collect(group, period, root_department_id, items_of,
+                                           paged=False), f"reporting API {group}")
+        unique: dict[Any, dict[str, Any]] = {}
+        for node in nodes:  # a node listed twice in the tree is one unit
+            unique.setdefault(node.get("departmentId") or id(node), node)
+        return list(unique.values())
+
+
+def flatten_tree(nodes: list[Any], what: str) -> list[dict[str, Any]]:
+    """Tree nodes and their descendants (`children`), depth-first, without `children`."""
+    flat: list[dict[str, Any]] = []
+    for node in nodes:
+        if not isinstance(node, dict):
+            raise SourceResponseError(f"{what}: a tree node is {type(node).__name__}")
+        children = node.get("children") or []
+        if not isinstance(children, list):
+            raise SourceResponseError(f"{what}: children of {node.get('departmentId')} is "
+                                      f"{type(children).__name__}, not a list")
+        flat.append({k: v for k, v in node.items() if k != "children"})
+        flat += flatten_tree(children, what)
+    return flat
 
 
 def covered_period(requested: Period, chart: Any) -> str | None:

@@ -9,6 +9,7 @@ the partition (or, when nothing good came, rejects it and keeps the last good on
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +28,8 @@ from registry.settings import Settings
 from sources.errors import NotPublishedError
 from sources.http import HttpSource
 from sources.national_portal import (
+    METRIC_GROUPS,
+    TREE_GROUPS,
     LegacyGatewayClient,
     NationalPortalConfig,
     ReportingApiClient,
@@ -66,11 +69,12 @@ def _problem(check: str, unit_code: str | None, details: str) -> dict[str, Any]:
     return {"check": check, "unit_code": unit_code, "details": details}
 
 
-def _portal_score(http: HttpSource, api: str, period: Period, provinces: Sequence[str],
-                  settings: Settings, page_size: int) -> Fetched:
+def _score_lists(http: HttpSource, api: str, period: Period, provinces: Sequence[str],
+                 settings: Settings, page_size: int) -> tuple[Fetched, dict[str, str]]:
     """The national list of provinces, then each covered province's departments and
-    communes, from the API generation that serves the period. The provinces' IDs come from
-    the national list itself (matched to our units), never from configuration."""
+    communes, from the API generation that serves the period; and the portal's IDs of the
+    covered provinces it listed (their lists' roots). The provinces' IDs come from the
+    national list itself (matched to our units), never from configuration."""
     if api == "legacy_gateway":
         legacy = LegacyGatewayClient(http, page_size=page_size)
         national = legacy.report_766(period, "0")
@@ -88,13 +92,14 @@ def _portal_score(http: HttpSource, api: str, period: Period, provinces: Sequenc
                             unit_matcher(settings, period), SCHEME[api], NATIONAL_LIST)
     ids = {code: source_id for code, source_id
            in zip(listed["unit_code"], listed["source_unit_id"], strict=True) if code}
-    problems = []
+    problems, roots = [], {}
     for code in provinces:
         if code not in ids:
             problems.append(_problem("configured_unit_listed", code,
                                      f"province {code} is not on the national list of "
                                      f"{period} (or did not match a unit)"))
             continue
+        roots[code] = ids[code]
         rows = children(ids[code])
         if not rows:
             problems.append(_problem("configured_unit_not_empty", code,
@@ -104,7 +109,38 @@ def _portal_score(http: HttpSource, api: str, period: Period, provinces: Sequenc
     if not national:
         problems.append(_problem("national_list_not_empty", None,
                                  f"the national list of {period} is empty"))
-    return Fetched(records, covered, problems)
+    return Fetched(records, covered, problems), roots
+
+
+def _portal_score(http: HttpSource, api: str, period: Period, provinces: Sequence[str],
+                  settings: Settings, page_size: int) -> Fetched:
+    """The 766 scores of the national list and of each covered province's list."""
+    return _score_lists(http, api, period, provinces, settings, page_size)[0]
+
+
+def _portal_metric(http: HttpSource, api: str, period: Period, provinces: Sequence[str],
+                   settings: Settings, page_size: int) -> Fetched:
+    """Every metric group and tree group of the reporting API, for the national list and
+    each covered province's list. Those lists' `service-results` come first: they give
+    the provinces' IDs (as for portal_score), what period the answers cover, and each
+    unit's `childGroup` (its level), which the metric answers do not carry. Records:
+    `{"group", "item", "childGroup"}` keyed by list. Nothing before the reporting API."""
+    if api != "reporting_api":
+        raise NotPublishedError(f"the {api} publishes no 766 metrics ({period}); the "
+                                "reporting API does")
+    lists, roots = _score_lists(http, api, period, provinces, settings, page_size)
+    child_groups = {(scope, item.get("departmentId")): item.get("childGroup")
+                    for scope, item in lists.records}
+    reporting = ReportingApiClient(http, page_size=min(page_size, 200))
+    records: Records = []
+    for scope, root in [(NATIONAL_LIST, None), *roots.items()]:
+        for group in (*METRIC_GROUPS, *TREE_GROUPS):
+            items = (reporting.tree(group, period, root) if group in TREE_GROUPS
+                     else reporting.evaluation(group, period, root))
+            records += [(scope, {"group": group, "item": item,
+                                 "childGroup": child_groups.get((scope, item.get(
+                                     "departmentId")))}) for item in items]
+    return Fetched(records, lists.covered, lists.problems)
 
 
 def _portal_monthly_counters(http: HttpSource, api: str, period: Period,
@@ -156,6 +192,10 @@ RESOURCES: dict[str, PortalResource] = {
         normalisers={"legacy_gateway": _without_units(normalise.legacy_766_scores),
                      "reporting_api": _without_units(normalise.reporting_766_scores)},
         check_columns=normalise.score_check_columns, matches_units=True),
+    "portal_metric": PortalResource(
+        fetch=_portal_metric,
+        normalisers={"reporting_api": _without_units(normalise.reporting_766_metrics)},
+        check_columns=normalise.metric_check_columns, matches_units=True),
     "portal_monthly_counters": PortalResource(
         fetch=_portal_monthly_counters,
         normalisers={"legacy_gateway": normalise.legacy_monthly_counters},
@@ -233,6 +273,12 @@ def _answer_outcomes(manifest: Mapping[str, Any], period: Period) -> list[CheckO
     return outcomes
 
 
+def _distinct(learned: dict[str, list[dict[str, Any]]]) -> dict[str, list[dict[str, Any]]]:
+    """What the rows taught, each item once (every metric row of a unit teaches the same)."""
+    return {kind: list({json.dumps(item, sort_keys=True, default=str): item
+                        for item in items}.values()) for kind, items in learned.items()}
+
+
 def validate(ref_dict: dict[str, Any], settings: Settings) -> dict[str, Any]:
     """Normalise a fetch, match its units, run its suite, split rows into good and
     quarantined; say why the partition must be rejected, if it must."""
@@ -251,6 +297,7 @@ def validate(ref_dict: dict[str, Any], settings: Settings) -> dict[str, Any]:
         frame, learned = match_frame(frame, unit_matcher(settings, period),
                                      SCHEME[manifest.get("api", "legacy_gateway")],
                                      NATIONAL_LIST)
+        learned = _distinct(learned)
     known = set(settings.units.known_codes(period.first_day)) | set(
         frame["unit_code"].dropna())
     report = validate_frame(resource.check_columns(frame), entry.validation.suite,

@@ -35,6 +35,7 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "national_portal_monthly 2026-03: success" in result.stdout
     assert "onestop_monthly 2026-03: success" in result.stdout
+    assert "Top 5 of 102 communes of province 91, par_commune_example" in result.stdout
     assert not (data_dir / "warehouse.duckdb").exists()
     return warehouse
 
@@ -55,13 +56,39 @@ def test_dag_runs_load_every_unit_of_every_period(demo_warehouse: Path) -> None:
         apis = dict(db.execute("SELECT period_id, min(source_api) FROM fact_portal_score "
                                "GROUP BY 1").fetchall())
         audits = db.execute("SELECT count(*), sum(rows_loaded) FROM load_audit "
-                            "WHERE source = 'national_portal'").fetchone()
+                            "WHERE source = 'national_portal' "
+                            "AND dataset <> 'portal_metric'").fetchone()
+        metrics = dict(db.execute("SELECT period_id, count(*) FROM fact_portal_metric "
+                                  "GROUP BY 1").fetchall())
         issues = db.execute("SELECT count(*) FROM unit_match_issue").fetchone()[0]
     # The one missing field lands in whichever dataset the simulator answered first.
     assert sum(per_period.values()) + counters + quarantined == len(PERIODS) * UNITS + 2 * 2
     assert quarantined == 1 and issues == 0
     assert apis == PERIODS
     assert audits == (len(PERIODS) + 2, sum(per_period.values()) + counters)
+    # 19 metrics per unit: CKMB 4, TDGQ 1, CLGQ 1, TTTT 1, MDHL 5 (2 tracked), MDSH 7;
+    # from the reporting API only (March's three periods)
+    assert metrics == {p: UNITS * 19 for p, api in PERIODS.items() if api == "reporting_api"}
+
+
+def test_the_marts_score_rank_and_reconcile_every_period(demo_warehouse: Path) -> None:
+    with duckdb.connect(str(demo_warehouse), read_only=True) as db:
+        communes = dict(db.execute(
+            "SELECT province_code, count(*) FROM fact_scheme_result WHERE scheme = "
+            "'par_commune_example' AND period_id = 202603 GROUP BY 1").fetchall())
+        ranks = db.execute(
+            "SELECT min(peer_rank), max(peer_count), count(class_code) FROM fact_scheme_result "
+            "WHERE scheme = 'par_commune_example' AND period_id = 202603 "
+            "AND province_code = '91'").fetchone()
+        periods = {p for (p,) in db.execute("SELECT DISTINCT period_id FROM "
+                                           "fact_scheme_result").fetchall()}
+        gaps = db.execute("SELECT count(gap), count(*) FILTER (WHERE abs(gap) > 0.01) "
+                          "FROM fact_766_reconciliation").fetchone()
+    # the one-stop systems' communes of An Giang (102), Điện Biên (45) and Cao Bằng
+    assert communes["91"] == 102 and communes["11"] == 45 and "04" in communes
+    assert ranks == (1, 102, 102)
+    assert periods == set(PERIODS)  # every period the runs loaded was scored
+    assert gaps[0] > 0 and gaps[1] == 0
 
 
 def test_loaded_scores_equal_the_simulated_worlds(demo_warehouse: Path) -> None:

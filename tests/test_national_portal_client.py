@@ -9,9 +9,19 @@ import pytest
 import requests
 
 from domain.periods import Month
-from sources.errors import IncompleteFetchError, RetryableSourceError, SourceHTTPError
+from sources.errors import (
+    IncompleteFetchError,
+    RetryableSourceError,
+    SourceHTTPError,
+    SourceResponseError,
+)
 from sources.http import FetchedResponse
-from sources.national_portal import LegacyGatewayClient, ReportingApiClient
+from sources.national_portal import (
+    METRIC_GROUPS,
+    TREE_GROUPS,
+    LegacyGatewayClient,
+    ReportingApiClient,
+)
 from sources.paging import Page, collect_pages
 from tests.conftest import fast_config
 
@@ -144,3 +154,113 @@ def test_token_travels_in_header_and_never_in_recorded_params(simulator) -> None
     client.report_766(MONTH)
     assert client.http.session.headers["Authorization"] == "Bearer s3cr3t-token"
     assert "s3cr3t" not in repr(kept[0].params) + kept[0].url
+
+
+# -- the reporting API's metric groups and tree groups ---------------------------------
+REPORTING_MONTH = Month(2026, 3)
+
+
+def reporting(sim, kept: list[FetchedResponse] | None = None,
+              page_size: int = 200) -> ReportingApiClient:
+    config = fast_config(sim.url)
+    return ReportingApiClient(config.http(on_response=kept.append if kept is not None
+                                          else None), page_size=page_size)
+
+
+@pytest.mark.parametrize("group", METRIC_GROUPS)
+def test_metric_groups_page_every_unit_with_its_metrics(simulator, group: str) -> None:
+    sim = simulator({"repeat_page": 1})
+    kept: list[FetchedResponse] = []
+    items = reporting(sim, kept, page_size=20).evaluation(group, REPORTING_MONTH,
+                                                         province_ids(sim)[1])
+    assert len({i["departmentId"] for i in items}) == len(items) == DIEN_BIEN_ROWS
+    assert all(i["metrics"] and {"code", "name", "ratio", "score", "maxScore"} <= set(
+        i["metrics"][0]) for i in items)
+    assert len(kept) == 4  # 57 units in pages of 20, and page 2 again after it repeated
+    body = kept[0].params
+    assert (body["timeType"], body["year"], body["month"]) == ("month", 2026, 3)
+    assert body["rootDepartmentId"] == province_ids(sim)[1]
+    dated = {"fromDate": "2026-03-01", "toDate": "2026-03-31"}
+    assert (dated.items() <= body.items()) == (group == "handling-satisfaction")
+
+
+def test_handling_satisfaction_sends_the_periods_first_and_last_day(simulator) -> None:
+    from domain.periods import Period
+
+    sim = simulator()
+    kept: list[FetchedResponse] = []
+    client = reporting(sim, kept)
+    for period, dates in ((Period("quarter", 2026, 1), ("2026-01-01", "2026-03-31")),
+                          (Period("year_to_date", 2026, 2), ("2026-01-01", "2026-02-28"))):
+        national = client.evaluation("handling-satisfaction", period)
+        assert len(national) == 34
+        body = kept[-1].params
+        assert (body["fromDate"], body["toDate"]) == dates
+        assert body["departmentType"] == "ADMINISTRATIVE_UNIT"
+        assert body["timeType"] == ("quarter" if period.period_type == "quarter" else "year")
+    # The dates decide the period: the year through February, though March is scored.
+    province = next(p for p in sim.world.provinces(REPORTING_MONTH)
+                    if p.unit.unit_code == "11")
+    item = next(i for i in national if i["departmentId"] == province_ids(sim)[1])
+    published = {m["code"]: m for m in item["metrics"]}
+    for metric in sim.world.metrics("handling-satisfaction", province.unit,
+                                    Period("year_to_date", 2026, 2)):
+        assert int(published[metric["code"]]["denominator"]) == metric["denominator"]
+    # Without the dates the simulator, like the real group, refuses the request.
+    answer = requests.post(f"{sim.url}/api/v1/reporting/evaluation/handling-satisfaction",
+                           json={"timeType": "month", "year": 2026, "month": 3,
+                                 "departmentType": "ADMINISTRATIVE_UNIT"}, timeout=5)
+    assert answer.status_code == 400 and "fromDate" in answer.text
+
+
+@pytest.mark.parametrize("group", TREE_GROUPS)
+def test_tree_groups_are_flattened_into_every_unit_once(simulator, group: str) -> None:
+    sim = simulator()
+    kept: list[FetchedResponse] = []
+    nodes = reporting(sim, kept).tree(group, REPORTING_MONTH, province_ids(sim)[1])
+    assert len(kept) == 1  # the answer has no pagination: one request
+    data = kept[0].json()["data"]
+    nested = [c for c in data["children"] if c["children"]]
+    assert nested and any(c["children"] for n in nested for c in n["children"])  # 2 deep
+    assert len(data["children"]) < DIEN_BIEN_ROWS
+    assert data["parent"]["departmentId"] == province_ids(sim)[1]
+    assert len({n["departmentId"] for n in nodes}) == len(nodes) == DIEN_BIEN_ROWS
+    assert all("children" not in n for n in nodes)
+    expected = {sim.world.portal.reporting_id(u) for p in sim.world.provinces(REPORTING_MONTH)
+                if p.unit.unit_code == "11" for u in sim.world.children(p, REPORTING_MONTH)}
+    assert {n["departmentId"] for n in nodes} == expected
+    assert {"totalReceived", "totalOnTime", "ratio", "score", "maxScore"} <= set(nodes[0])
+
+
+def test_a_tree_answer_with_pagination_is_paged_like_evaluation() -> None:
+    """Pages of top-level children (each with its own children), until totalItems."""
+
+    class Pages:
+        def __init__(self) -> None:
+            self.bodies: list[dict] = []
+
+        def request_json(self, method: str, path: str, **kwargs: object) -> tuple:
+            body = dict(kwargs["json_body"])
+            self.bodies.append(body)
+            page = body["currentPage"]
+            children = [{"departmentId": f"p{page}-{i}", "children": [
+                {"departmentId": f"p{page}-{i}-child", "children": []}]} for i in range(2)]
+            return ({"code": "OK", "data": {
+                "parent": {"departmentId": "root"}, "children": children[:3 - page],
+                "pagination": {"currentPage": page, "pageSize": 2, "totalItems": 3}}}, None)
+
+    http = Pages()
+    nodes = ReportingApiClient(http, page_size=2).tree("dvc-progress-tree", REPORTING_MONTH,
+                                                       "root")
+    assert [n["departmentId"] for n in nodes] == [
+        "p1-0", "p1-0-child", "p1-1", "p1-1-child", "p2-0", "p2-0-child"]
+    assert [b["currentPage"] for b in http.bodies] == [1, 2]
+
+
+def test_a_tree_without_children_list_is_a_response_error() -> None:
+    class Flat:
+        def request_json(self, method: str, path: str, **kwargs: object) -> tuple:
+            return {"code": "OK", "data": {"parent": {}, "children": {"not": "a list"}}}, None
+
+    with pytest.raises(SourceResponseError, match="no children"):
+        ReportingApiClient(Flat()).tree("provide-online-tree", REPORTING_MONTH)

@@ -220,3 +220,147 @@ def test_postgres_and_duckdb_load_identical_rows(simulator, settings, pg_url):
     pg = fact_rows(pg_url, "fact_portal_monthly_counters", LEGACY_MONTH.period_id)
     assert len(duck) == 2
     assert [tuple(map(str, r)) for r in duck] == [tuple(map(str, r)) for r in pg]
+
+
+# -- portal_metric: the reporting API's metric groups and tree groups -------------------
+# The world's metric groups and tree groups, and the metric code each tree is stored under.
+TREE_CODES = {"dvc-progress-tree": "DVC_PROGRESS", "provide-online-tree": "PROVIDE_ONLINE",
+              "formality-online-payment-tree": "ONLINE_PAYMENT"}
+METRICS_PER_UNIT = 4 + 5 + 7 + 3  # CKMB, MDHL, MDSH metrics; the three trees
+
+
+def served_metrics(world, period: Period) -> dict[tuple, tuple]:
+    """{(unit code, group, metric code): (numerator, denominator, ratio, score, max,
+    level, list)} for every unit the pipeline's lists hold, from the world's functions."""
+    from simulator.world import METRIC_GROUPS, TREE_GROUPS
+
+    lists = {"national": world.provinces(period)}
+    for province in world.provinces(period):
+        if province.unit.unit_code in ("91", "11"):
+            lists[province.unit.unit_code] = world.children(province, period)
+    expected = {}
+    for scope, units in lists.items():
+        for portal_unit in units:
+            unit = portal_unit.unit
+            where = (unit.level, scope)
+            for group in METRIC_GROUPS:
+                for m in world.metrics(group, unit, period):
+                    expected[(unit.unit_code, group, m["code"])] = (
+                        m["numerator"], m["denominator"], m["ratio"], m["score"],
+                        m["maxScore"], m["name"], *where)
+            for group in TREE_GROUPS:
+                f = world.tree_figures(group, unit, period)
+                expected[(unit.unit_code, group, TREE_CODES[group])] = (
+                    f["totalOnTime"], f["totalReceived"], f["ratio"], f["score"],
+                    f["maxScore"], None, *where)
+    return expected
+
+
+def loaded_metrics(url: str, period: Period) -> dict[tuple, tuple]:
+    engine = sa.create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.exec_driver_sql(
+                "SELECT unit_code, metric_group, metric_code, numerator, denominator, ratio, "
+                "score, max_score, metric_name, unit_level, list_scope FROM "
+                f"fact_portal_metric WHERE period_id = {period.period_id}").all()
+    finally:
+        engine.dispose()
+    number = lambda v: None if v is None else float(v)  # noqa: E731
+    return {tuple(r[:3]): (r[3], r[4], number(r[5]), number(r[6]), number(r[7]), *r[8:])
+            for r in rows}
+
+
+@pytest.mark.parametrize("period", [REPORTING_MONTH, Period("quarter", 2026, 1),
+                                    Period("year_to_date", 2026, 3)], ids=str)
+def test_portal_metric_loads_every_metric_the_world_publishes(simulator, settings, period):
+    sim = simulator()
+    ref, validated, audit = run_month("portal_metric", period, sim, settings)
+    assert read_manifest(ref["path"])["covered"] == str(period)
+    assert validated["rejected"] is None
+    assert audit["rows_quarantined"] == 0
+    assert audit["rows_loaded"] == UNITS_PER_MONTH * METRICS_PER_UNIT
+    expected = served_metrics(sim.world, period)
+    loaded = loaded_metrics(settings.warehouse_url, period)
+    assert loaded.keys() == expected.keys()
+    for key, values in expected.items():
+        assert loaded[key] == pytest.approx(values), key
+    # As published: full points without counts (in some unit-months; a longer period has
+    # counts unless none of its months had), a payment tree without totals.
+    uncounted = [k for k, v in loaded.items() if v[0] is None and k[1] == "transparency"]
+    assert bool(uncounted) == (period.period_type == "month")
+    assert all(loaded[k][2:5] == (100.0, 2.0, 2.0) for k in uncounted)
+    assert all(v[0] is None and v[1] is None for k, v in loaded.items()
+               if k[2] == "ONLINE_PAYMENT")
+    # The units were registered from the answers: departments under their agency codes.
+    departments = scalar(settings.warehouse_url, "SELECT count(*) FROM dim_unit WHERE "
+                         "origin = 'portal' AND level = 'department'")
+    assert departments == 24
+
+
+def test_portal_metric_of_a_month_before_the_reporting_api_is_not_published(simulator,
+                                                                             settings):
+    sim = simulator()
+    for period in (Period("month", 2025, 10), LEGACY_MONTH):
+        ref, _, audit = run_month("portal_metric", period, sim, settings)
+        assert "publishes no 766 metrics" in ref["not_published"]
+        assert read_manifest(ref["path"])["status"] == "not_published"
+        assert audit["status"] == "not_published"
+    assert requests.get(f"{sim.url}/__sim/requests", timeout=5).json() == []
+    assert scalar(settings.warehouse_url, "SELECT count(*) FROM fact_portal_metric") == 0
+    assert scalar(settings.warehouse_url, "SELECT count(*) FROM load_audit") == 0
+
+
+def test_portal_metric_quarantines_bad_metrics_and_loads_the_rest(simulator, settings):
+    # Each fault fires on the first answers: the three service-results lists, then the
+    # national list's transparency: an unknown unit, and its first province's first metric
+    # above its maximum (the unknown unit, last, loses a maxScore).
+    sim = simulator({"unknown_unit": 4, "bad_values": 4, "missing_field": 4})
+    _, validated, audit = run_month("portal_metric", REPORTING_MONTH, sim, settings)
+    assert validated["rows_in"] == UNITS_PER_MONTH * METRICS_PER_UNIT + 4
+    assert audit["rows_quarantined"] == 4 + 1
+    assert audit["rows_loaded"] == UNITS_PER_MONTH * METRICS_PER_UNIT - 1
+    reasons = scalar(settings.warehouse_url,
+                     "SELECT string_agg(reasons, ' | ') FROM quarantine_row")
+    assert "unit unmatched: no unit named 'UBND xã Không Có Thật'" in reasons
+    assert "score <= max_score" in reasons
+    assert "the metric's maximum points are published" in reasons
+    issues = scalar(settings.warehouse_url, "SELECT count(*) FROM unit_match_issue WHERE "
+                    "dataset = 'portal_metric'")
+    assert issues == 1
+
+
+def test_metric_numbers_as_strings_empty_or_absent_are_read_as_published() -> None:
+    from transforms.national_portal import metric_check_columns, reporting_766_metrics
+
+    item = {"departmentId": "u-1", "departmentName": "UBND xa\u0303 Mẫu", "departmentCode":
+            "H99.50.01", "metrics": [
+                {"code": "A", "name": "Ty\u0309 lệ", "numerator": "412", "denominator": "430",
+                 "ratio": "95.81", "score": "5.75", "maxScore": "6"},
+                {"code": "B", "name": "b", "numerator": "", "denominator": 0, "ratio": None,
+                 "score": None, "maxScore": 4},
+                {"code": "C", "name": "c", "ratio": 100, "score": 2, "maxScore": 2},
+                {"code": "D", "name": "d", "numerator": "x", "maxScore": 2}]}
+    node = {"departmentId": "u-1", "departmentCode": "H99.50.01", "totalReceived": "20",
+            "totalOnTime": 15, "ratio": 75, "score": "15", "maxScore": 20}
+    frame = reporting_766_metrics(
+        [("99", {"group": "dossier-digitized", "item": item, "childGroup": "COMMUNE"}),
+         ("99", {"group": "dvc-progress-tree", "item": node, "childGroup": None}),
+         ("national", {"group": "transparency", "item": {"departmentId": "p"}})],
+        REPORTING_MONTH)
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    got = [(r["metric_code"], r["numerator"], r["denominator"], r["ratio"], r["score"],
+            r["max_score"]) for r in rows]
+    assert got == [("A", 412, 430, 95.81, 5.75, 6.0), ("B", 0, 0, None, None, 4.0),
+                   ("C", None, None, 100.0, 2.0, 2.0), ("D", None, None, None, None, 2.0),
+                   ("DVC_PROGRESS", 15, 20, 75.0, 15.0, 20.0), (None,) + (None,) * 5]
+    assert rows[0]["metric_name"] == "Tỷ lệ" and rows[0]["unit_name"] == "UBND xã Mẫu"
+    assert [r["unit_level"] for r in rows] == ["commune"] * 4 + [None, "province"]
+    assert rows[4]["metric_name"] is None and rows[4]["metric_group"] == "dvc-progress-tree"
+    assert [r["parse_errors"] for r in rows][3:] == [
+        "numerator: not a number: 'x'", None,
+        "metrics: missing, not a list, or an item not an object"]
+    assert list(frame["record_index"]) == list(range(6))
+    checked = metric_check_columns(frame)
+    assert list(checked["numerator_excess"].iloc[:2]) == [-18.0, 0.0]
+    assert checked["score_excess"].iloc[0] == pytest.approx(-0.25)

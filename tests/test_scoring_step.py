@@ -250,3 +250,42 @@ def test_a_766_gap_above_a_hundredth_is_a_data_quality_result(scored: Settings) 
     assert tuple(gap) == (3.05, 3.0, -0.05)
     assert [tuple(r) for r in dq] == [(None, False), ("91", False)]
     assert tuple(ranked) == (81.05, "published")  # the published total ranks
+
+
+@pytest.mark.parametrize("label", ["2026-03", "2026-Q1"])
+def test_the_766_recomputed_from_the_simulators_metrics_reproduces_its_scores(
+        simulator, settings, label: str) -> None:
+    """Over real HTTP: the portal's published scores and metrics, extracted, validated and
+    loaded by the national-portal steps, then recomputed with config/schemes/766."""
+    from steps import national_portal as portal
+    from steps.reference import refresh_reference
+    from steps.scoring import score
+    from tests.conftest import fast_config
+
+    sim = simulator()
+    period = Period.parse(label)
+    refresh_reference(settings)
+    for dataset in ("portal_score", "portal_metric"):
+        ref = portal.extract(dataset, period, fast_config(sim.url), settings)
+        portal.load(portal.validate(ref, settings), "run-1", settings)
+    score(period, "run-1", settings)
+    with transaction(settings.warehouse_url) as conn:
+        levels = {level: (rows, compared, worst) for level, rows, compared, worst in
+                  conn.execute(sa.text(
+                      "SELECT level, count(*), count(gap), max(abs(gap)) FROM "
+                      "fact_766_reconciliation WHERE period_id = :p GROUP BY level"),
+                      {"p": period.period_id})}
+        units = conn.execute(sa.text(
+            "SELECT count(DISTINCT unit_code) FROM fact_portal_metric WHERE period_id = :p"),
+            {"p": period.period_id}).scalar()
+        failed = conn.execute(sa.text(
+            "SELECT count(*) FROM dq_result WHERE check_name = 'recomputed_766_matches' "
+            "AND NOT success AND period_id = :p"), {"p": period.period_id}).scalar()
+    assert units > 100  # every unit of the covered provinces, and the provinces
+    # every unit's total and each recomputable component (4 of 6: CLGQ and TTTT publish
+    # no metrics) within the published rounding
+    assert levels["total"][:2] == (units, units)
+    assert levels["component"][:2] == (6 * units, 4 * units)
+    for level, (_, _, worst) in levels.items():
+        assert worst <= 0.01 + 1e-9, level
+    assert failed == 0

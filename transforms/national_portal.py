@@ -1,8 +1,10 @@
 """Normalise national-portal (Cổng DVCQG) payloads into conformed frames.
 
-Two datasets:
-- `portal_score`: the 766 service-quality scores per unit and month, from the legacy
+Three datasets:
+- `portal_score`: the 766 service-quality scores per unit and period, from the legacy
   gateway's `report_tinh_766_service` or the reporting API's `service-results` group.
+- `portal_metric`: the 766 metrics per unit and period (numerator, denominator, ratio,
+  score) from the reporting API's metric groups and tree groups.
 - `portal_monthly_counters`: a province's monthly dossier counters from the legacy
   gateway's `report_by_month_sum_service`.
 
@@ -42,6 +44,26 @@ PORTAL_SCORE_COLUMNS = [
     "published_rank", "record_index", "parse_errors",
 ]
 NATIONAL_LIST = "national"  # the request key (list scope) of the national list
+
+# The reporting API's tree groups (one node per unit, scored as one metric) -> the metric
+# code a node is stored under; every other group answers `metrics[]` per unit.
+TREE_METRICS: dict[str, str] = {"dvc-progress-tree": "DVC_PROGRESS",
+                                "provide-online-tree": "PROVIDE_ONLINE",
+                                "formality-online-payment-tree": "ONLINE_PAYMENT"}
+# (column, field of a metric, field of a tree node, reader)
+METRIC_FIELDS: tuple[tuple[str, str, str, Callable[[Any], Any]], ...] = (
+    ("numerator", "numerator", "totalOnTime", to_count),
+    ("denominator", "denominator", "totalReceived", to_count),
+    ("ratio", "ratio", "ratio", to_number),
+    ("score", "score", "score", to_number),
+    ("max_score", "maxScore", "maxScore", to_number),
+)
+PORTAL_METRIC_COLUMNS = [
+    "unit_code", "period_id", "metric_group", "metric_code", "metric_name",
+    *(column for column, *_ in METRIC_FIELDS), "source_api", "source_unit_id",
+    "published_unit_code", "unit_name", "unit_level", "list_scope", "record_index",
+    "parse_errors",
+]
 
 # report_by_month_sum_service: portal field -> warehouse column (counts only; rates below).
 MONTHLY_COUNT_FIELDS: dict[str, str] = {
@@ -114,14 +136,18 @@ class _Row:
         return self.values
 
 
+_COUNT_COLUMNS = {*MONTHLY_COUNT_FIELDS.values(), "numerator", "denominator"}
+_NUMBER_COLUMNS = {*COMPONENT_COLUMNS, "total_score", "ratio", "score", "max_score"}
+
+
 def _frame(rows: list[dict[str, Any]], columns: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=columns)
     for column in columns:
         if column in {"period_id", "record_index"}:
             frame[column] = frame[column].astype("int64")
-        elif column.endswith("_rank") or column in MONTHLY_COUNT_FIELDS.values():
+        elif column.endswith("_rank") or column in _COUNT_COLUMNS:
             frame[column] = pd.to_numeric(frame[column]).astype("Int64")
-        elif column in COMPONENT_COLUMNS or column == "total_score" or column.endswith("_pct"):
+        elif column in _NUMBER_COLUMNS or column.endswith("_pct"):
             frame[column] = pd.to_numeric(frame[column]).astype("float64")
     return frame
 
@@ -159,11 +185,7 @@ def reporting_766_scores(evaluations: Iterable[tuple[str | None, Mapping[str, An
     """
     rows = []
     for index, (scope, item) in enumerate(evaluations):
-        row = _Row()
-        row.values["list_scope"] = scope
-        row.identify(item, "departmentId", "departmentCode", "departmentName")
-        child_group = item.get("childGroup")
-        row.values["unit_level"] = LEVEL_BY_CHILD_GROUP.get(child_group or "", "province")
+        row = _reporting_unit(scope, item, item.get("childGroup"), period)
         scores = item.get("groupScores")
         if not isinstance(scores, Mapping):
             row.errors.append("groupScores: missing or not an object")
@@ -172,9 +194,62 @@ def reporting_766_scores(evaluations: Iterable[tuple[str | None, Mapping[str, An
             row.read(code.lower(), scores, code, to_number)
         row.read("total_score", item, "totalScore", to_number)
         row.values["published_rank"] = None
-        row.locate(None, "reporting", period, "reporting_api")
         rows.append(row.finish(index))
     return _frame(rows, PORTAL_SCORE_COLUMNS)
+
+
+def _reporting_unit(scope: str | None, item: Mapping[str, Any], child_group: Any,
+                    period: Period) -> _Row:
+    """A new row for a unit of a reporting-API list: the list it came in, the unit as the
+    API names it (left to unit matching), its level (the national list holds provinces; a
+    province's list says `childGroup` AGENCY or COMMUNE), the period and the API."""
+    row = _Row()
+    row.values["list_scope"] = scope
+    row.identify(item, "departmentId", "departmentCode", "departmentName")
+    row.values["unit_level"] = (LEVEL_BY_CHILD_GROUP.get(str(child_group)) if child_group
+                                else "province" if scope == NATIONAL_LIST else None)
+    row.locate(None, "reporting", period, "reporting_api")
+    return row
+
+
+def reporting_766_metrics(records: Iterable[tuple[str | None, Mapping[str, Any]]],
+                          period: Period) -> pd.DataFrame:
+    """(list, record) pairs of the reporting API's metric and tree groups -> portal_metric
+    frame: one row per unit and metric.
+
+    A record is `{"group": ..., "item": ..., "childGroup": ...}`: the group that answered,
+    the unit's item (metric groups: its `metrics[]`; tree groups: the node, scored as one
+    metric, `TREE_METRICS`, with totalOnTime / totalReceived as numerator / denominator),
+    and its `childGroup` as the list's `service-results` gave it (where the item has
+    none). Numbers as published: a numerator or denominator not sent stays NULL. A record
+    gives several rows, so `record_index` is the row's position.
+    """
+    rows = []
+    for scope, record in records:
+        group, item = record.get("group"), record.get("item")
+        if not isinstance(item, Mapping):
+            item = {}
+        child_group = item.get("childGroup") or record.get("childGroup")
+        if group in TREE_METRICS:
+            entries: list[tuple[Any, Mapping[str, Any]]] = [(TREE_METRICS[group], item)]
+        else:
+            metrics = item.get("metrics")
+            entries = [(None, m if isinstance(m, Mapping) else {})
+                       for m in metrics] if isinstance(metrics, list) else [(None, {})]
+        for code, metric in entries:
+            row = _reporting_unit(scope, item, child_group, period)
+            row.values["metric_group"] = to_text(group)
+            if code is None and not metric:
+                row.errors.append("metrics: missing, not a list, or an item not an object")
+            if code is None:
+                row.read("metric_code", metric, "code", to_text)
+                row.read("metric_name", metric, "name", to_text)
+            else:
+                row.values["metric_code"], row.values["metric_name"] = code, None
+            for column, metric_field, node_field, reader in METRIC_FIELDS:
+                row.read(column, metric, node_field if code else metric_field, reader)
+            rows.append(row.finish(len(rows)))
+    return _frame(rows, PORTAL_METRIC_COLUMNS)
 
 
 def legacy_monthly_counters(records: Iterable[tuple[str, Mapping[str, Any]]],
@@ -205,6 +280,16 @@ def score_check_columns(frame: pd.DataFrame) -> pd.DataFrame:
     components = out[COMPONENT_COLUMNS].astype("float64")
     gap = out["total_score"].astype("float64") - components.sum(axis=1, skipna=False)
     out["component_sum_gap"] = gap.round(4)
+    return out
+
+
+def metric_check_columns(frame: pd.DataFrame) -> pd.DataFrame:
+    """portal_metric with `numerator_excess` = numerator − denominator and `score_excess`
+    = score − max_score (NULL where either is missing). Pure; a copy."""
+    out = frame.copy()
+    for column, part, whole in (("numerator_excess", "numerator", "denominator"),
+                                ("score_excess", "score", "max_score")):
+        out[column] = (out[part].astype("float64") - out[whole].astype("float64")).round(4)
     return out
 
 
