@@ -167,7 +167,8 @@ def reconcile_766(rule_set: RuleSet, unit: UnitInputs, scores: Sequence[dict[str
     """Metric, component and total rows: published, recomputed (None where the inputs are
     not published) and the gap. A published metric score of None (a metric not scored)
     counts as 0, as it does in the portal's sums. A component whose metrics are not all
-    published takes the published score into the recomputed total (inputs `partial`)."""
+    published takes the published score into the recomputed total (inputs `partial`). A
+    published metric no rule scores is listed without a recomputed value."""
     points = {r["criterion_code"]: r for r in scores if r["unit_code"] == unit.unit_code}
     rows: list[dict[str, Any]] = []
 
@@ -207,6 +208,11 @@ def reconcile_766(rule_set: RuleSet, unit: UnitInputs, scores: Sequence[dict[str
                         "complete" if complete else "none"))
         total_complete &= complete
         total_parts.append(recomputed if complete else published)
+    scored_codes = {leaf.code for leaf in rule_set.leaves}
+    for code in sorted(set(unit.metrics) - scored_codes):
+        # published, but no rule scores it (a new metric, or a tree whose score is its
+        # component's): listed so a reader sees it, never recomputed
+        rows.append(row("metric", code, None, unit.metrics[code].score, None, "none"))
     if unit.total is not None or any(p is not None for p in total_parts):
         usable = [p for p in total_parts if p is not None]
         rows.append(row("total", "TOTAL", None, unit.total,

@@ -178,6 +178,8 @@ def test_766_reconciliation_recomputes_metrics_components_and_total() -> None:
         "DOSSIER_RECEIVING_SATISFACTION": Metric(81, 100, 81, 5.4),
         # MDSH: dossier-based 0/0: not scored (0); the rest nothing published
         "ORIGINAL_RESULT_AVAILABLE": Metric(0, 0, None, None),
+        # a metric the rule set does not know: listed, not recomputed, not in the sums
+        "NEW_METRIC_2027": Metric(1, 2, 50, 1.0),
     }
     unit = UnitInputs("10001", "commune", "01", metrics=metrics,
                       components={"CKMB": 16.4, "TDGQ": 17.4, "CLGQ": 9.0, "TTTT": 7.0,
@@ -199,6 +201,7 @@ def test_766_reconciliation_recomputes_metrics_components_and_total() -> None:
     assert rows[("component", "CLGQ")]["recomputed"] is None  # not published
     # MDSH: six of its seven metrics have nothing published: not recomputable
     assert rows[("component", "MDSH")]["inputs"] == "none"
+    assert rows[("metric", "NEW_METRIC_2027")]["recomputed"] is None
     total = rows[("total", "TOTAL")]
     # 16.4 + 17.4 + 9.0 (published) + 7.0 (published) + 17.4 + 0.0 (published) = 67.2
     assert (total["recomputed"], total["inputs"], total["gap"]) == (67.2, "partial", 0.0)
