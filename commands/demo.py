@@ -62,6 +62,9 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
         done = f"{before or 'empty'} -> {after}" if before != after else f"at {after}"
         console.print(f"Warehouse {display_url(warehouse_url)}: schema {done} (`reformstats "
                       "db upgrade`, which every DAG's first task runs too)")
+        import_office_points(Settings(config_dir=Settings.from_env().config_dir,
+                                      data_dir=data_dir, warehouse_url=warehouse_url),
+                             months, provinces, console)
         console.print("Preparing embedded Airflow (SQLite metadata) …")
         airflow_env.configure(data_dir / "airflow", extra)
         dags = [airflow_env.load_dag(dag_id) for dag_id in DAG_IDS]
@@ -180,6 +183,36 @@ def print_summary(warehouse_url: str, last: Month, console: Console) -> None:
 
 
 SHOWN_SCHEME = "par_commune_example"
+
+
+def import_office_points(settings: Settings, months: list[Month], provinces: list[str],
+                         console: Console) -> None:
+    """The communes' self-assessment and the province's first appraisal of the commune
+    set, for every year of the window: the blank sheet written by `scoring template`, filled
+    in by simulated offices, imported by `scoring import`'s code (before the runs, so every
+    month's scores count them)."""
+    from domain.periods import Period
+    from marts.manual_points import manual_leaves
+    from simulator.offices import fill_sheet
+    from steps.manual_points import import_points, rule_set_for, template
+
+    sheets = settings.data_dir / "office_sheets"
+    for year in sorted({m.year for m in months}):
+        period = Period("year", year, 0)
+        try:
+            rule_set = rule_set_for(settings, SHOWN_SCHEME, period, "self_assessment")
+        except (KeyError, ValueError):
+            continue  # the set is not in force that year
+        booleans = {c.code for c in manual_leaves(rule_set) if c.method == "boolean"}
+        for round_name in ("self_assessment", "appraisal_1"):
+            blank = sheets / f"{SHOWN_SCHEME}_{year}_{round_name}_blank.xlsx"
+            filled = sheets / f"{SHOWN_SCHEME}_{year}_{round_name}.xlsx"
+            template(settings, SHOWN_SCHEME, period, round_name, blank, provinces)
+            fill_sheet(blank, filled, round_name=round_name, boolean_criteria=booleans)
+            result = import_points(filled, SHOWN_SCHEME, period, round_name,
+                                   "demo (simulated offices)", settings)
+            console.print(f"Manual points {SHOWN_SCHEME} {year} {round_name}: {result.rows} "
+                          f"rows from {filled.name}")
 
 
 def print_scores(query: Callable[[str], Any], last: Month, console: Console) -> None:

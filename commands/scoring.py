@@ -2,7 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, NoReturn
+
 import typer
+
+if TYPE_CHECKING:
+    from domain.periods import Period
+    from registry.settings import Settings
 
 scoring = typer.Typer(help="Criterion scoring: check the rule sets (config/schemes/), write "
                            "and import the offices' manual-points sheets.",
@@ -32,3 +39,100 @@ def check() -> None:
                       str(d["criterion"]), str(d["sub_criterion"]), str(d["scored"]),
                       str(d["manual"]), f"{d['max_points']:g}")
     Console(width=140).print(table)
+
+
+RoundOption = Annotated[str, typer.Option(
+    "--round", help="self_assessment (tự chấm) | appraisal_1 (thẩm định lần 1) | "
+                    "appraisal_2 (thẩm định lần 2)")]
+PeriodOption = Annotated[str, typer.Option(
+    "--period", help="the assessed period: 2026 (a year), 2026-Q1, 2026-H1, 2026-03, ...")]
+SchemeOption = Annotated[str, typer.Option("--scheme",
+                                           help="the scheme (config/schemes/<scheme>/)")]
+UrlOption = Annotated[str | None, typer.Option("--url", help="warehouse URL or DuckDB path")]
+
+
+def _settings(url: str | None) -> Settings:
+    """The environment's settings, on the warehouse of --url when given."""
+    import dataclasses
+
+    from commands.cli import _warehouse_url
+    from registry.settings import Settings
+
+    return dataclasses.replace(Settings.from_env(), warehouse_url=_warehouse_url(url))
+
+
+def _period(text: str) -> Period:
+    from domain.periods import Period
+
+    try:
+        return Period.parse(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--period") from None
+
+
+def _refused(exc: Exception) -> NoReturn:
+    typer.echo(str(exc), err=True)
+    raise typer.Exit(1) from None
+
+
+@scoring.command("template")
+def template(
+    scheme: SchemeOption,
+    period: PeriodOption,
+    round: RoundOption,
+    out: Annotated[Path, typer.Option("--out", help="the .xlsx file to write")],
+    province: Annotated[list[str] | None, typer.Option(
+        "--province", help="a province's statistical code (repeatable; default: every "
+                           "province the rule set applies to that has units)")] = None,
+    url: UrlOption = None,
+) -> None:
+    """Write the blank manual-points sheet (.xlsx) an office fills in.
+
+    One row per unit of the rule set's level and manual sub-criterion, `Điểm` empty; the
+    rule set is the scheme's version in force on the period's last day."""
+    from marts.manual_points import ROUND_NAMES_VI, ManualPointsError, period_vi
+    from marts.rulesets import RuleSetError
+    from steps.manual_points import template as write
+
+    when = _period(period)
+    try:
+        done = write(_settings(url), scheme, when, round, out, province)
+    except (ManualPointsError, RuleSetError) as exc:
+        _refused(exc)
+    typer.echo(f"wrote {done.path}: {done.scheme} {done.version}, {period_vi(when)}, "
+               f"{ROUND_NAMES_VI[round]}; {done.units} units x {done.criteria} manual "
+               f"criteria = {done.rows} rows (provinces {', '.join(done.provinces)})")
+
+
+@scoring.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(help="the filled sheet: .xlsx, or .csv in UTF-8")],
+    scheme: SchemeOption,
+    period: PeriodOption,
+    round: RoundOption,
+    entered_by: Annotated[str, typer.Option(
+        "--entered-by", help="who entered the points (when a row's Người nhập is blank)")],
+    url: UrlOption = None,
+) -> None:
+    """Check a filled sheet and load it into fact_manual_points.
+
+    The file replaces its round for the units it holds (other units and rounds stay);
+    with any problem, every one is printed and nothing loads (exit 1)."""
+    from marts.manual_points import ROUND_NAMES_VI, ManualPointsError
+    from marts.rulesets import RuleSetError
+    from steps.manual_points import import_points
+    from warehouse.migrate import SchemaNotCurrentError
+
+    if not file.is_file():
+        _refused(FileNotFoundError(f"no file {file}"))
+    when = _period(period)
+    try:
+        done = import_points(file, scheme, when, round, entered_by, _settings(url))
+    except (ManualPointsError, RuleSetError, SchemaNotCurrentError) as exc:
+        _refused(exc)
+    sheet = done.sheet
+    typer.echo(f"loaded {sheet.file_name} (sha256 {sheet.sha256[:12]}…) into "
+               f"fact_manual_points: {done.scheme} {done.version}, period {when.label}, "
+               f"{done.round} ({ROUND_NAMES_VI[done.round]})")
+    typer.echo(f"  rows loaded: {done.rows}; units: {len(sheet.units)}; blank Điểm skipped: "
+               f"{sheet.skipped_blank}; rows of this round replaced: {done.replaced}")

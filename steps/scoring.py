@@ -24,8 +24,6 @@ from registry.settings import Settings
 
 log = logging.getLogger(__name__)
 SOURCE = "marts"
-# The order of the manual rounds: the latest present counts.
-ROUNDS = ("self_assessment", "appraisal_1", "appraisal_2")
 
 
 def rule_sets(settings: Settings) -> RuleSets:
@@ -98,28 +96,19 @@ def _portal_inputs(conn: Any, period: Period) -> tuple[list[dict[str, Any]],
 def _manual_inputs(conn: Any, rule_set: RuleSet, period: Period,
                    ) -> tuple[dict[str, dict[str, tuple[float, str]]], list[str]]:
     """Manual points for the period: those entered for the period itself, else for its
-    year (an annual assessment applies to every period of the year); the latest round."""
-    import sqlalchemy as sa
-
-    from warehouse.schema import fact_manual_points as t
+    year (an annual assessment applies to every period of the year); the latest round.
+    Also what they are, for the inputs' version."""
+    from steps.manual_points import read_latest_points
 
     year_id = Period("year", period.year, 0).period_id
-    query = sa.select(t.c.period_id, t.c.unit_code, t.c.criterion_code, t.c.round,
-                      t.c.points, t.c.file_sha256).where(
-        t.c.scheme == rule_set.scheme, t.c.version == rule_set.version,
-        t.c.period_id.in_(sorted({period.period_id, year_id})))
-    best: dict[tuple[str, str], tuple[int, int, float, str]] = {}
-    files = set()
-    for row in conn.execute(query):
-        rank = (int(row.period_id == period.period_id), ROUNDS.index(row.round))
-        key = (row.unit_code, row.criterion_code)
-        if key not in best or rank > best[key][:2]:
-            best[key] = (*rank, float(row.points), row.round)
-        files.add(row.file_sha256)
+    latest = read_latest_points(conn, rule_set.scheme, rule_set.version,
+                                sorted({period.period_id, year_id}))
     manual: dict[str, dict[str, tuple[float, str]]] = defaultdict(dict)
-    for (unit, criterion), (_, _, points, round_name) in best.items():
-        manual[unit][criterion] = (points, round_name)
-    return manual, [f"manual:{sha}" for sha in sorted(files)]
+    for (period_id, unit, criterion), entered in sorted(latest.items()):
+        if period_id == period.period_id or (period.period_id, unit, criterion) not in latest:
+            manual[unit][criterion] = entered
+    digest = hashlib.sha256(repr(sorted(latest.items())).encode()).hexdigest()
+    return manual, [f"manual:{rule_set.scheme}/{rule_set.version}:{digest}"] if latest else []
 
 
 def _province(row: Mapping[str, Any], units: Any, day: Any) -> str | None:
