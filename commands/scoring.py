@@ -136,3 +136,47 @@ def import_file(
                f"{done.round} ({ROUND_NAMES_VI[done.round]})")
     typer.echo(f"  rows loaded: {done.rows}; units: {len(sheet.units)}; blank Điểm skipped: "
                f"{sheet.skipped_blank}; rows of this round replaced: {done.replaced}")
+
+
+@scoring.command("recompute-766")
+def recompute_766(
+    answers: Annotated[list[Path], typer.Argument(
+        help="saved reporting-API answers, one per group (service-results, transparency, "
+             "dossier-digitized, handling-satisfaction, the trees), each named after its "
+             "group or saved with its request")],
+    period: Annotated[str, typer.Option(help="the period they answer: 2026-03, 2026-Q1")],
+    all_rows: Annotated[bool, typer.Option("--all", help="every row, not only the gaps")
+                        ] = False,
+) -> None:
+    """Recompute the 766 of every unit in answers saved from the portal with the rule set in
+    force, and print where it differs from the published scores by more than 0.01 (exit 1
+    when anything does)."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from domain.periods import Period
+    from marts.scoring import gaps_beyond
+    from registry.settings import Settings
+    from steps.scoring import recompute_766_answers
+
+    try:
+        rows = recompute_766_answers(answers, Period.parse(period), Settings.from_env())
+    except (OSError, ValueError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    beyond = gaps_beyond(rows)
+    shown = rows if all_rows else beyond
+    table = Table("unit", "name", "level", "code", "published", "recomputed", "gap", "inputs",
+                  title=f"766 recomputed, {period}")
+    for r in shown:
+        table.add_row(str(r["unit_code"]), r["unit_name"] or "", r["level"], r["code"],
+                      *("—" if r[k] is None else f"{r[k]:.2f}"
+                        for k in ("published", "recomputed", "gap")), r["inputs"])
+    if shown:
+        Console(width=160).print(table)
+    compared = [r for r in rows if r["gap"] is not None]
+    units = len({r["unit_code"] for r in rows})
+    typer.echo(f"{units} units, {len(compared)} scores compared, {len(beyond)} differ by more "
+               f"than 0.01")
+    if beyond:
+        raise typer.Exit(1)

@@ -232,3 +232,79 @@ def score_month(month: Month, run_id: str, settings: Settings) -> list[dict[str,
     sets = rule_sets(settings)
     return [score(period, run_id, settings, sets)
             for period in periods_ending(month, settings.registry["scores"].period_types)]
+
+
+# -- the 766 recomputed from answers saved by hand -----------------------------------------
+def _answer_group(path: Any, answer: Mapping[str, Any]) -> tuple[str, Mapping[str, Any]]:
+    """(group, data) of a saved reporting-API answer: the bare envelope, or a
+    `{"request": {"path": ...}, "response": ...}` pair; the group from the request's path,
+    else from the file name (e.g. `dossier-digitized.json`)."""
+    from sources.national_portal import METRIC_GROUPS, TREE_GROUPS
+
+    known = ("service-results", *METRIC_GROUPS, *TREE_GROUPS)
+    where = str((answer.get("request") or {}).get("path", "")) if "response" in answer else ""
+    body = answer.get("response", answer)
+    data = body.get("data") if isinstance(body, Mapping) else None
+    if not isinstance(data, Mapping):
+        raise ValueError(f"{path}: not a reporting-API answer ({{\"code\": \"OK\", \"data\": "
+                         "{...}}, or a request/response pair)")
+    for group in sorted(known, key=len, reverse=True):
+        if where.rstrip("/").endswith("/" + group) or group in path.name:
+            return group, data
+    raise ValueError(f"{path}: which group answered? name the file after it (one of "
+                     f"{', '.join(known)}) or save the request's path with it")
+
+
+def recompute_766_answers(paths: Sequence[Any], period: Period,
+                          settings: Settings) -> list[dict[str, Any]]:
+    """The 766 of every unit in saved reporting-API answers (one file per group: the metric
+    groups, the trees, and service-results for the published components and total),
+    recomputed with the rule set in force for the period: fact_766_reconciliation's rows,
+    with the unit's code and name as published."""
+    import json
+
+    from sources.national_portal import TREE_GROUPS, flatten_tree
+    from transforms.national_portal import reporting_766_metrics, reporting_766_scores
+
+    sets = rule_sets(settings)
+    rule_set = sets.in_force(SCHEME_766, period.last_day)
+    if rule_set is None:
+        raise ValueError(f"no 766 rule set is in force on {period.last_day}")
+    records, listed = [], []
+    for path in paths:
+        group, data = _answer_group(path, json.loads(path.read_text(encoding="utf-8")))
+        if group == "service-results":
+            listed += [(None, item) for item in data.get("evaluation") or []]
+            continue
+        items = (flatten_tree(data.get("children") or [], str(path)) if group in TREE_GROUPS
+                 else data.get("evaluation") or [])
+        records += [(None, {"group": group, "item": item}) for item in items]
+    names: dict[str, str | None] = {}
+    metrics: dict[str, dict[str, Metric]] = defaultdict(dict)
+    for row in reporting_766_metrics(records, period).to_dict("records"):
+        key = row["published_unit_code"] or row["source_unit_id"]
+        names.setdefault(key, row["unit_name"])
+        metrics[key][row["metric_code"]] = Metric(
+            *(None if _missing(row[c]) else float(row[c])
+              for c in ("numerator", "denominator", "ratio", "score", "max_score")))
+    components: dict[str, dict[str, float | None]] = {}
+    totals: dict[str, float | None] = {}
+    for row in reporting_766_scores(listed, period).to_dict("records"):
+        key = row["published_unit_code"] or row["source_unit_id"]
+        names.setdefault(key, row["unit_name"])
+        components[key] = {code: None if _missing(row[code.lower()]) else float(
+            row[code.lower()]) for code in component_maxima(sets, period)}
+        totals[key] = None if _missing(row["total_score"]) else float(row["total_score"])
+    rows = []
+    maxima = component_maxima(sets, period)
+    for key in sorted(names, key=str):
+        unit = UnitInputs(key, "unknown", None, metrics=metrics.get(key, {}),
+                          components=components.get(key, {}), total=totals.get(key))
+        scores, _ = score_period(rule_set, [unit], period.period_id, maxima)
+        rows += [{**r, "unit_name": names[key]}
+                 for r in reconcile_766(rule_set, unit, scores, period.period_id)]
+    return rows
+
+
+def _missing(value: Any) -> bool:
+    return value is None or (isinstance(value, float) and value != value)  # NaN

@@ -289,3 +289,52 @@ def test_the_766_recomputed_from_the_simulators_metrics_reproduces_its_scores(
     for level, (_, _, worst) in levels.items():
         assert worst <= 0.01 + 1e-9, level
     assert failed == 0
+
+
+def test_recompute_766_from_answers_saved_by_hand(simulator, tmp_path) -> None:
+    """`reformstats scoring recompute-766` on the answers of one province's list, saved as
+    an analyst saves them from the portal: no gap; a score changed by hand is found."""
+    import json
+
+    import requests
+    from typer.testing import CliRunner
+
+    from commands.cli import app
+
+    sim = simulator()
+    base = {"timeType": "month", "year": 2026, "month": 3, "currentPage": 1,
+            "pageSize": 1000}
+
+    def post(group: str, **body: object) -> dict:
+        answer = requests.post(f"{sim.url}/api/v1/reporting/evaluation/{group}",
+                               json={**base, **body}, timeout=30)
+        answer.raise_for_status()
+        return answer.json()
+
+    national = post("service-results", departmentType="ADMINISTRATIVE_UNIT")
+    root = next(i["departmentId"] for i in national["data"]["evaluation"]
+                if "An Giang" in i["departmentName"])
+    files = []
+    for group in ("service-results", "transparency", "dossier-digitized",
+                  "handling-satisfaction", "dvc-progress-tree", "provide-online-tree",
+                  "formality-online-payment-tree"):
+        answer = post(group, rootDepartmentId=root, fromDate="2026-03-01",
+                      toDate="2026-03-31")
+        files.append(tmp_path / f"{group}.json")
+        files[-1].write_text(json.dumps(answer, ensure_ascii=False), encoding="utf-8")
+    runner = CliRunner()
+    result = runner.invoke(app, ["scoring", "recompute-766", *map(str, files),
+                                 "--period", "2026-03"])
+    assert result.exit_code == 0, result.output
+    assert "0 differ by more than 0.01" in result.output
+    # An Giang's 12 departments and 102 communes, each scored on four components and total
+    assert "114 units" in result.output
+
+    transparency = json.loads(files[1].read_text(encoding="utf-8"))
+    metric = transparency["data"]["evaluation"][0]["metrics"][0]
+    metric["score"] = round(float(metric["score"]) - 0.05, 2)  # 0.05 below what it should be
+    files[1].write_text(json.dumps(transparency, ensure_ascii=False), encoding="utf-8")
+    result = runner.invoke(app, ["scoring", "recompute-766", *map(str, files),
+                                 "--period", "2026-03"])
+    assert result.exit_code == 1
+    assert metric["code"] in result.output and "0.05" in result.output
