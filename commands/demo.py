@@ -241,12 +241,13 @@ def print_scores(query: Callable[[str], Any], last: Month, console: Console) -> 
             t.add_row(str(rank), code, name or "", f"{total:.2f}", f"{percent:.1f}",
                       klass or "—", "—" if change is None else f"{change:+d}", str(missing))
         console.print(t)
-    gaps = query("""SELECT level, count(*), count(gap), max(abs(gap)),
-                           count(*) FILTER (WHERE abs(gap) > 0.01)
-                    FROM fact_766_reconciliation GROUP BY level ORDER BY level""").fetchall()
+    gaps = query(f"""SELECT level, count(*), count(gap), max(abs(gap)),
+                            count(*) FILTER (WHERE abs(gap) > 0.01)
+                     FROM fact_766_reconciliation WHERE period_id = {last.period_id}
+                     GROUP BY level ORDER BY level""").fetchall()
     for level, rows, compared, worst, beyond in gaps:
-        console.print(f"766 recomputed vs published, {level}s: {compared} of {rows} compared, "
-                      f"largest gap {worst or 0:.2f}, {beyond} above 0.01")
+        console.print(f"766 recomputed vs published, {last}, {level}s: {compared} of {rows} "
+                      f"compared, largest gap {worst or 0:.2f}, {beyond} above 0.01")
 
 
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "demo"

@@ -74,10 +74,10 @@ def load(validated: dict, run_id: str | None = None, outlet_events=None) -> dict
         raise AirflowFailException(str(exc)) from exc
     from domain.periods import Period
 
-    label = validated["month"]  # the period's label; a month's run rebuilds that month
-    is_month = Period.parse(label).period_type == "month"
-    announce_month(outlet_events, DATASETS[validated["dataset"]], label if is_month else "",
-                   period=label)
+    label = validated["month"]  # the period's label: the marts rebuild its last month,
+    # whose scores cover every period ending with it (this quarter, this year to date)
+    announce_month(outlet_events, DATASETS[validated["dataset"]],
+                   str(Period.parse(label).last_month), period=label)
     return audit
 
 

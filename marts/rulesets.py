@@ -19,6 +19,7 @@ import math
 import re
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,8 @@ SCHEME_766 = "766"  # the scheme whose metrics other sets may name
 KINDS = ("field", "criterion", "sub_criterion")
 CHILDREN_KEY = {"field": "criteria", "criterion": "sub_criteria"}
 TOLERANCE = 1e-6
+# Lengths of the warehouse columns these go to (warehouse/schema.py; a test keeps them equal).
+CODE_LIMIT, SCHEME_LIMIT, VERSION_LIMIT = 64, 64, 32
 
 SCHEME_KEYS = {"scheme", "version", "name_vi", "name_en", "decision", "example", "level",
                "provinces", "valid_from", "valid_to", "period_types", "rounding",
@@ -66,6 +69,14 @@ class _LineLoader(yaml.SafeLoader):
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> _Located:
+    seen: dict[Any, int] = {}
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node, deep=True)
+        if key in seen:  # YAML keeps the last one silently: a second max_points, band...
+            raise yaml.constructor.ConstructorError(
+                None, None, f"key {key!r} given twice (first on line {seen[key]})",
+                key_node.start_mark)
+        seen[key] = key_node.start_mark.line + 1
     mapping = _Located(loader.construct_mapping(node, deep=True))
     mapping.line = node.start_mark.line + 1
     return mapping
@@ -83,9 +94,11 @@ class Band:
     high_inclusive: bool
     points: float
 
-    def contains(self, value: float) -> bool:
-        above = value >= self.low if self.low_inclusive else value > self.low
-        below = value <= self.high if self.high_inclusive else value < self.high
+    def contains(self, value: float | Fraction) -> bool:
+        """Whether the value is in the band, its edges taken as written (0.95 exactly)."""
+        low, high = Fraction(repr(self.low)), Fraction(repr(self.high))
+        above = value >= low if self.low_inclusive else value > low
+        below = value <= high if self.high_inclusive else value < high
         return above and below
 
     def __str__(self) -> str:
@@ -312,6 +325,8 @@ class _Reader:
         code = str(item.get("code") or "").strip()
         where = f"{kind.replace('_', '-')} {code or '?'}"
         self.required(item, "code", where)
+        if len(code) > CODE_LIMIT:
+            self.problem(line, where, f"a code has at most {CODE_LIMIT} characters")
         self.unknown_keys(item, NODE_KEYS, where)
         name_vi = str(self.required(item, "name_vi", where) or "")
         name_en = str(self.required(item, "name_en", where) or "")
@@ -405,6 +420,8 @@ class _Reader:
                 for message in band_problems(bands) if len(parsed) == len(raw_bands) else ():
                     self.problem(line, where, message)
                 for band in bands:
+                    if band.points < 0:
+                        self.problem(line, where, f"band {band} gives negative points")
                     if band.points > common["max_points"] + TOLERANCE:
                         self.problem(line, where, f"band {band} gives {band.points:g} points, "
                                                   f"above max_points {common['max_points']:g}")
@@ -442,9 +459,14 @@ class _Reader:
         if level not in (*LEVELS, "all"):
             self.problem(data.line, None, f"level must be all or one of {', '.join(LEVELS)}")
         provinces = data.get("provinces", "all")
-        if provinces != "all" and not (isinstance(provinces, list) and provinces):
-            self.problem(data.line, None, "provinces must be all or a list of statistical "
-                                          "codes")
+        if provinces != "all" and not (isinstance(provinces, list) and provinces and all(
+                isinstance(p, str) and len(p) == 2 and p.isdigit() for p in provinces)):
+            self.problem(data.line, None, "provinces must be all or a list of quoted 2-digit "
+                                          "statistical codes, e.g. [\"01\", \"91\"] (01 "
+                                          "unquoted is the number 1)")
+        if len(scheme) > SCHEME_LIMIT or len(version) > VERSION_LIMIT:
+            self.problem(1, None, f"a scheme has at most {SCHEME_LIMIT} characters, a version "
+                                  f"at most {VERSION_LIMIT}")
         valid_from, valid_to = data.get("valid_from"), data.get("valid_to")
         if not isinstance(valid_from, dt.date) or not (valid_to is None
                                                        or isinstance(valid_to, dt.date)):
@@ -453,6 +475,8 @@ class _Reader:
         elif valid_to is not None and valid_to <= valid_from:
             self.problem(data.line, None, "valid_to (exclusive) must be after valid_from")
         period_types = data.get("period_types") or []
+        if not period_types:
+            self.problem(data.line, None, "period_types must name at least one period type")
         for period_type in period_types if isinstance(period_types, list) else [period_types]:
             if period_type not in PERIOD_TYPES:
                 self.problem(data.line, None, f"unknown period type {period_type!r} (known: "
@@ -460,6 +484,9 @@ class _Reader:
         rank_by = data.get("rank_by", "computed")
         if rank_by not in RANK_BY:
             self.problem(data.line, None, f"rank_by must be one of {', '.join(RANK_BY)}")
+        elif (rank_by == "portal_total") != (scheme == SCHEME_766):
+            self.problem(data.line, None, "rank_by: portal_total is the 766's (its published "
+                                          "total ranks), and only the 766's")
         rounding = data.get("rounding", 2)
         if not isinstance(rounding, int) or isinstance(rounding, bool) or not 0 <= rounding <= 6:
             self.problem(data.line, None, "rounding must be a whole number of decimals, 0..6")

@@ -46,18 +46,16 @@ class UnitInputs:
 
 
 def metric_input(metric: Metric | None) -> Input:
-    """A published metric as an input: numerator / denominator where the denominator is
-    positive; else the published ratio (a metric sent without numerator and denominator,
-    or 0 / 0 with a ratio, is scored from its ratio: 100 scores full points); else a
-    zero denominator (0 / 0 without a ratio: the rule decides) or no input."""
+    """A published metric as an input: numerator / denominator; a zero denominator is a
+    zero denominator whatever ratio came with it (the rule decides: petitions score full
+    points, dossier metrics are not scored); a metric published without numerator and
+    denominator is scored from its ratio (ratio 100 scores full points)."""
     if metric is None:
         return NO_INPUT
-    if metric.numerator is not None and metric.denominator:
+    if metric.numerator is not None and metric.denominator is not None:
         return Input.ratio(metric.numerator, metric.denominator)
     if metric.ratio is not None:
-        return Input(metric.ratio / 100, metric.numerator, metric.denominator)
-    if metric.denominator == 0:
-        return Input(None, metric.numerator, 0, zero_denominator=True)
+        return Input.part_of(metric.ratio, 100)
     return NO_INPUT
 
 
@@ -73,9 +71,11 @@ def criterion_input(criterion: Criterion, unit: UnitInputs,
     if kind == "portal_component":
         score = unit.components.get(code)
         top = component_max.get(code)
-        return (Input(score / top) if score is not None and top else NO_INPUT), "published"
+        return (Input.part_of(score, top) if score is not None and top else NO_INPUT,
+                "published")
     if kind == "portal_total":
-        return (Input(unit.total / 100) if unit.total is not None else NO_INPUT), "published"
+        return (Input.part_of(unit.total, 100) if unit.total is not None else NO_INPUT,
+                "published")
     raise ValueError(f"criterion {criterion.code}: source {kind!r} is not computed")
 
 
@@ -191,12 +191,12 @@ def reconcile_766(rule_set: RuleSet, unit: UnitInputs, scores: Sequence[dict[str
             known = (score is not None and score["origin"] == "computed"
                      and score["note"] not in NO_INPUT_NOTES)
             if leaf.source_kind == "portal_metric":
-                metric = unit.metrics.get(leaf.code)
+                metric = unit.metrics.get(leaf.source_code or leaf.code)
                 if metric is None and not known:
                     if leaf.max_points:  # a tracked metric (max 0) missing changes nothing
                         recomputed_parts.append(None)
                     continue  # neither published nor recomputed
-                rows.append(row("metric", leaf.code, field_node.code,
+                rows.append(row("metric", leaf.source_code or leaf.code, field_node.code,
                                 metric.score if metric else None,
                                 score["points"] if known else None,
                                 "complete" if known else "none"))
@@ -208,7 +208,7 @@ def reconcile_766(rule_set: RuleSet, unit: UnitInputs, scores: Sequence[dict[str
                         "complete" if complete else "none"))
         total_complete &= complete
         total_parts.append(recomputed if complete else published)
-    scored_codes = {leaf.code for leaf in rule_set.leaves}
+    scored_codes = {leaf.source_code or leaf.code for leaf in rule_set.leaves}
     for code in sorted(set(unit.metrics) - scored_codes):
         # published, but no rule scores it (a new metric, or a tree whose score is its
         # component's): listed so a reader sees it, never recomputed

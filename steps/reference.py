@@ -6,12 +6,16 @@ registered from the portal (origin portal, override) are left as they are."""
 from __future__ import annotations
 
 import csv
+import logging
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
+from marts.rulesets import RuleSetError
 from registry.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 def refresh_reference(settings: Settings) -> dict[str, int]:
@@ -56,7 +60,12 @@ def refresh_reference(settings: Settings) -> dict[str, int]:
         "direction": i.direction, "formula_version": catalogue.formula_version,
         "summable_over_months": i.summable_over_months,
     } for i in catalogue.indicators], schema=arrow_schema(dim_indicator))
-    schemes = scheme_tables(settings)
+    try:
+        schemes = scheme_tables(settings)
+    except RuleSetError as exc:
+        # A bad rule set stops scoring (the score task reads them itself), not the loads.
+        log.error("rule sets not refreshed, the last good ones stay in dim_scheme: %s", exc)
+        schemes = []
     replaced = [(dim_unit, units["reference"], {"origin": "reference"}),
                 (dim_unit, units["config"], {"origin": "config"}),
                 (unit_source_id, ids, {"origin": "config"}), (crosswalk_table, crosswalk, {}),

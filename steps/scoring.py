@@ -45,11 +45,12 @@ def component_maxima(sets: RuleSets, period: Period) -> dict[str, float]:
     return {c.code: c.max_points for c in in_force.criteria if c.kind == "field"}
 
 
-def _indicator_inputs(conn: Any, settings: Settings, period: Period,
-                      units: Any) -> tuple[dict[str, dict[str, tuple[float, float]]],
-                                           dict[str, str | None], list[str]]:
+def _indicator_inputs(conn: Any, settings: Settings, period: Period, units: Any,
+                      ) -> tuple[dict[str, dict[str, tuple[float, float]]],
+                                 dict[str, str | None], list[str], dict[str | None, set[str]]]:
     """Per unit, each catalogue indicator's (numerator, denominator) over the period: flows
-    summed over its months, stocks at its end; and each unit's province; input fetches."""
+    summed over its months, stocks at its end; each unit's province; input fetches; and
+    which indicators each province's facts have."""
     from marts.indicators import indicator_rows
     from steps.marts import catalogue
     from warehouse.read import fetch_ids, sum_over_months
@@ -71,10 +72,12 @@ def _indicator_inputs(conn: Any, settings: Settings, period: Period,
                           lambda code: units.province_of(code, period.last_day))
     pairs: dict[str, dict[str, tuple[float, float]]] = defaultdict(dict)
     provinces: dict[str, str | None] = {}
+    covered: dict[str | None, set[str]] = defaultdict(set)  # province -> indicators it has
     for row in rows:
         pairs[row["unit_code"]][row["indicator_code"]] = (row["numerator"], row["denominator"])
+        covered[row["province_code"]].add(row["indicator_code"])
         provinces[row["unit_code"]] = row["province_code"]
-    return pairs, provinces, inputs
+    return pairs, provinces, inputs, covered
 
 
 def _portal_inputs(conn: Any, period: Period) -> tuple[list[dict[str, Any]],
@@ -128,7 +131,7 @@ def gather_inputs(conn: Any, settings: Settings, sets: Sequence[RuleSet], period
     day = period.last_day
     units = known_units(settings, day)
     levels = units.level_of(day)
-    indicators, provinces, inputs = _indicator_inputs(conn, settings, period, units)
+    indicators, provinces, inputs, covered = _indicator_inputs(conn, settings, period, units)
     scores, metrics, portal_inputs = _portal_inputs(conn, period)
     inputs += portal_inputs
     level: dict[str, str | None] = {u: levels.get(u) for u in indicators}
@@ -159,10 +162,19 @@ def gather_inputs(conn: Any, settings: Settings, sets: Sequence[RuleSet], period
             provinces.setdefault(unit, units.province_of(unit, day))
         by_set[f"{rule_set.scheme}/{rule_set.version}"] = [UnitInputs(
             unit_code=unit, level=level[unit] or "unknown", province_code=provinces.get(unit),
-            indicators=indicators.get(unit, {}), metrics=published.get(unit, {}),
-            components=components.get(unit, {}), total=totals.get(unit),
-            manual=manual.get(unit, {})) for unit in sorted(level)]
+            indicators=_with_nothing_received(indicators.get(unit, {}),
+                                              covered.get(provinces.get(unit), set())),
+            metrics=published.get(unit, {}), components=components.get(unit, {}),
+            total=totals.get(unit), manual=manual.get(unit, {}))
+            for unit in sorted(level)]
     return by_set, inputs
+
+
+def _with_nothing_received(pairs: Mapping[str, tuple[float, float]],
+                           province_has: set[str]) -> dict[str, tuple[float, float]]:
+    """A unit with no fact row in a province whose system reported the period received
+    and resolved nothing: 0 / 0 (the rule's zero-denominator behaviour), not "no input"."""
+    return {**dict.fromkeys(province_has, (0, 0)), **pairs}
 
 
 def _float(value: Any) -> float | None:
@@ -190,6 +202,9 @@ def score(period: Period, run_id: str, settings: Settings,
     criterion_rows, result_rows, reconciliation = [], [], []
     for rule_set in in_force:
         units = by_set[f"{rule_set.scheme}/{rule_set.version}"]
+        if rule_set.scheme == SCHEME_766:  # only what the portal published is scored
+            units = [u for u in units if u.metrics or u.total is not None
+                     or any(v is not None for v in u.components.values())]
         scores, results = score_period(rule_set, units, period.period_id, maxima)
         criterion_rows += scores
         result_rows += results
@@ -227,11 +242,37 @@ def score(period: Period, run_id: str, settings: Settings,
         also=also), settings.warehouse_url)
 
 
+def periods_to_score(month: Month, settings: Settings) -> list[Period]:
+    """The periods ending with the month, and the longer periods containing it that were
+    scored before (a month revised later changes its quarter, half, year and years to
+    date, which are rescored with it)."""
+    import sqlalchemy as sa
+
+    from warehouse.engine import make_engine
+    from warehouse.schema import load_audit
+
+    types = settings.registry["scores"].period_types
+    ending = periods_ending(month, types)
+    containing = [p for m in (Month(month.year, n) for n in range(month.month, 13))
+                  for p in periods_ending(m, types)
+                  if month in p.months and p not in ending]
+    engine = make_engine(settings.warehouse_url, read_only=True)
+    try:
+        with engine.connect() as conn:
+            scored = set(conn.execute(sa.select(load_audit.c.period_id).where(
+                load_audit.c.dataset == "scores",
+                load_audit.c.period_id.in_([p.period_id for p in containing]))).scalars())
+    finally:
+        engine.dispose()
+    return ending + [p for p in containing if p.period_id in scored]
+
+
 def score_month(month: Month, run_id: str, settings: Settings) -> list[dict[str, Any]]:
-    """Score every period ending with the month (the registry's period types)."""
+    """Score every period ending with the month (the registry's period types) and every
+    longer one containing it that was scored before."""
     sets = rule_sets(settings)
     return [score(period, run_id, settings, sets)
-            for period in periods_ending(month, settings.registry["scores"].period_types)]
+            for period in periods_to_score(month, settings)]
 
 
 # -- the 766 recomputed from answers saved by hand -----------------------------------------
@@ -289,14 +330,14 @@ def recompute_766_answers(paths: Sequence[Any], period: Period,
               for c in ("numerator", "denominator", "ratio", "score", "max_score")))
     components: dict[str, dict[str, float | None]] = {}
     totals: dict[str, float | None] = {}
+    maxima = component_maxima(sets, period)
     for row in reporting_766_scores(listed, period).to_dict("records"):
         key = row["published_unit_code"] or row["source_unit_id"]
         names.setdefault(key, row["unit_name"])
         components[key] = {code: None if _missing(row[code.lower()]) else float(
-            row[code.lower()]) for code in component_maxima(sets, period)}
+            row[code.lower()]) for code in maxima}
         totals[key] = None if _missing(row["total_score"]) else float(row["total_score"])
     rows = []
-    maxima = component_maxima(sets, period)
     for key in sorted(names, key=str):
         unit = UnitInputs(key, "unknown", None, metrics=metrics.get(key, {}),
                           components=components.get(key, {}), total=totals.get(key))

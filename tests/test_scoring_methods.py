@@ -138,6 +138,27 @@ def test_no_input_scores_zero_with_a_note(rule_set) -> None:
     assert manual_points(leaf(rule_set, "1.1.5"), 1.25).points == 1.25
 
 
+def test_products_are_rounded_half_up_exactly(rule_set) -> None:
+    target = leaf(rule_set, "1.1.2")  # max 2, target 0.8
+    # 3 of 20 = 0.15: 0.15 / 0.8 * 2 = 0.375 exactly -> 0.38 (floats give 0.37499...)
+    assert computed_points(target, Input.ratio(3, 20)).points == 0.38
+    linear = leaf(rule_set, "1.1.1").__class__(**{**leaf(rule_set, "1.1.1").__dict__,
+                                                  "max_points": 1.5})
+    # 19 of 20 = 0.95: 0.95 * 1.5 = 1.425 exactly -> 1.43 (floats give 1.42)
+    assert computed_points(linear, Input.ratio(19, 20)).points == 1.43
+
+
+def test_a_published_score_at_a_band_edge_is_at_the_edge(rule_set) -> None:
+    # CKMB 16.2 of 18 is exactly 90 % (16.2 / 18 in floats is 0.8999999999999999)
+    bands = leaf(rule_set, "1.1.3").__class__(**{
+        **leaf(rule_set, "1.1.3").__dict__,
+        "bands": (parse_band("[0.9, 1]", 2), parse_band("[0, 0.9)", 0))})
+    assert computed_points(bands, Input.part_of(16.2, 18)).points == 2
+    boolean = leaf(rule_set, "1.1.4").__class__(**{**leaf(rule_set, "1.1.4").__dict__,
+                                                   "at_least": 0.9})
+    assert computed_points(boolean, Input.part_of(16.2, 18)).points == 2
+
+
 def test_rounding_is_half_up_not_to_even() -> None:
     assert round_half_up(2.345, 2) == 2.35  # round() gives 2.35 or 2.34 by float luck
     assert round_half_up(0.125, 2) == 0.13  # round(0.125, 2) == 0.12
@@ -152,8 +173,8 @@ def test_metric_inputs_follow_the_published_behaviours() -> None:
     assert metric_input(Metric(None, None, 100, 2)).value == 1.0
     # 0 / 0 without a ratio: a zero denominator, for the rule to decide
     assert metric_input(Metric(0, 0, None, 0)).zero_denominator
-    # 0 / 0 published with ratio 100
-    assert metric_input(Metric(0, 0, 100, 6)).value == 1.0
+    # 0 / 0 is a zero denominator whatever ratio came with it (empty strings arrive as 0)
+    assert metric_input(Metric(0, 0, 100, 6)).zero_denominator
     assert metric_input(None).value is None
 
 
@@ -322,3 +343,32 @@ def test_the_shipped_rule_sets_pass() -> None:
 
     sets = rule_sets(Settings.from_env())
     assert {"766"} <= set(sets.schemes())
+
+
+@pytest.mark.parametrize(("old", "new", "message"), [
+    ("max_points: 10\n    criteria:", "max_points: 10\n    max_points: 9\n    criteria:",
+     "key 'max_points' given twice"),
+    ("provinces: all", "provinces: [01, 91]", "quoted 2-digit"),
+    ("period_types: [month, year]", "period_types: []", "at least one period type"),
+    ('"[0, 0.95)": 0}', '"[0, 0.95)": -1}', "negative points"),
+    ("provinces: all", "provinces: all\nrank_by: portal_total", "only the 766's"),
+    ('code: "1.1.5"', 'code: "' + "x" * 65 + '"', "at most 64 characters"),
+])
+def test_rule_set_mistakes_that_would_pass_silently_are_reported(
+        tmp_path: Path, old: str, new: str, message: str) -> None:
+    path = write_set(tmp_path)
+    text = path.read_text(encoding="utf-8")
+    assert old in text
+    path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    problems = problems_of(tmp_path)
+    assert any(message in p for p in problems), problems
+
+
+def test_code_limits_are_the_warehouse_columns() -> None:
+    from marts.rulesets import CODE_LIMIT, SCHEME_LIMIT, VERSION_LIMIT
+    from warehouse.schema import dim_criterion, dim_scheme
+
+    assert dim_criterion.c.criterion_code.type.length == CODE_LIMIT
+    assert dim_criterion.c.parent_code.type.length == CODE_LIMIT
+    assert dim_scheme.c.scheme.type.length == SCHEME_LIMIT
+    assert dim_scheme.c.version.type.length == VERSION_LIMIT

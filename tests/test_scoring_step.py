@@ -146,11 +146,13 @@ def test_a_quarter_is_scored_from_its_own_summed_inputs(scored: Settings) -> Non
         "1.1.1": (5.7, "computed", None, None), "1.1.2": (1.73, "computed", None, None),
         "1.1.3": (1.5, "manual", "appraisal_1", None)}
     # B: 6 + 2 + 1.5 = 9.5 (tốt, 95 %); A 5.7 + 1.73 + 1.5 = 8.93 (khá);
-    # C: no dossiers, self-assessed 2.0 -> 2.0, two criteria without input
+    # C: no dossier row in a province whose system reported the quarter: it received and
+    #    resolved nothing (0 / 0, not scored by default), self-assessed 2.0 -> 2.0
     assert results(scored, "2026-Q1") == {B: ("2026", 9.5, "tot", 1, 3, 0),
                                           A: ("2026", 8.93, "kha", 2, 3, 0),
-                                          C: ("2026", 2.0, None, 3, 3, 2)}
-    assert points(scored, "2026-Q1", C)["1.1.1"] == (0.0, "computed", None, "no input")
+                                          C: ("2026", 2.0, None, 3, 3, 0)}
+    assert points(scored, "2026-Q1", C)["1.1.1"] == (0.0, "computed", None,
+                                                     "zero denominator: not scored")
 
 
 def test_ties_share_a_rank_and_rank_changes_against_the_previous_month(
@@ -338,3 +340,96 @@ def test_recompute_766_from_answers_saved_by_hand(simulator, tmp_path) -> None:
                                  "--period", "2026-03"])
     assert result.exit_code == 1
     assert metric["code"] in result.output and "0.05" in result.output
+
+
+def test_a_unit_reported_by_two_provinces_in_a_period_is_one_unit(settings) -> None:
+    from warehouse.read import sum_over_months
+
+    rows = [dossier_row(A, "2026-01", (10, 0, 10, 3, 0)),
+            {**dossier_row(A, "2026-02", (10, 0, 9, 5, 1)), "province_code": "11"}]
+    with transaction(settings.warehouse_url) as conn:
+        conn.execute(sa.insert(fact_dossier_monthly), rows)
+        got = sum_over_months(conn, "fact_dossier_monthly", ["resolved_total"],
+                              ["in_progress_on_time"], [202601, 202602])
+    # flows 10 + 10; the stock of February (5), not 3 + 5; February's province
+    assert got == [{"unit_code": A, "province_code": "11", "resolved_total": 20,
+                    "in_progress_on_time": 5}]
+
+
+def test_a_revised_month_rescores_the_longer_periods_already_scored(scored: Settings) -> None:
+    from steps.scoring import score_month
+
+    score_month(Month(2026, 3), "run-march", scored)  # March, 2026-Q1, 2026-YTD03
+    with transaction(scored.warehouse_url) as conn:  # January revised: B resolved 10/10 -> 5
+        conn.execute(sa.text("UPDATE fact_dossier_monthly SET resolved_on_time = 5, "
+                             "resolved_late = 5 WHERE unit_code = :b AND period_id = 202601"),
+                     {"b": B})
+    score_month(Month(2026, 1), "run-january", scored)
+    with transaction(scored.warehouse_url) as conn:
+        runs = conn.execute(sa.text(
+            "SELECT period_id, run_id FROM load_audit WHERE dataset = 'scores' "
+            "ORDER BY run_id, period_id")).fetchall()
+    # January and its year to date; the quarter and March's year to date, scored before;
+    # not February (never scored) nor March (does not contain January)
+    assert [tuple(r) for r in runs] == [
+        (202601, "run-january"), (202621, "run-january"), (202641, "run-january"),
+        (202643, "run-january"),
+        (202603, "run-march"), (202621, "run-march"), (202643, "run-march")]
+    # B in the quarter: on time (5 + 10 + 20) / 40 = 0.875 * 6 = 5.25; with in progress
+    # (no stocks) the same 0.875 * 2 = 1.75; + 1.5 manual = 8.5 (was 9.5)
+    assert results(scored, "2026-Q1")[B][1] == 8.5
+
+
+def test_the_ranking_view_compares_with_the_previous_period_and_a_year_earlier(
+        settings) -> None:
+    from warehouse.schema import fact_scheme_result
+
+    def result(label: str, rank: int, total: float) -> dict[str, Any]:
+        return {"scheme": "s", "version": "1", "unit_code": A,
+                "period_id": Period.parse(label).period_id, "province_code": "91",
+                "unit_level": "commune", "total_points": total, "max_points": 100,
+                "percent": total, "class_code": None, "peer_rank": rank, "peer_count": 9,
+                "criteria_without_input": 0, "ranked_by": "computed", "run_id": "t",
+                "loaded_at": NOW}
+
+    with transaction(settings.warehouse_url) as conn:
+        conn.execute(sa.insert(fact_scheme_result), [
+            result("2025-01", 7, 70.0), result("2025-12", 4, 80.0), result("2026-01", 2, 85.5),
+            result("2025-Q1", 5, 71.0), result("2025-Q4", 6, 75.0), result("2026-Q1", 1, 90.0),
+            result("2025-YTD11", 3, 79.0), result("2026-YTD01", 2, 85.5)])
+        rows = {r[0]: tuple(r[1:]) for r in conn.execute(sa.text(
+            "SELECT period_label, previous_rank, rank_change, points_change, "
+            "year_earlier_rank, rank_change_year, points_change_year FROM v_scheme_ranking "
+            "WHERE scheme = 's'"))}
+    # January 2026: December's 4th -> 2nd (+2, +5.5 points); January 2025's 7th (+5, +15.5)
+    assert rows["2026-01"] == (4, 2, 5.5, 7, 5, 15.5)
+    # 2026-Q1 after 2025-Q4 (6th -> 1st), a year after 2025-Q1 (5th)
+    assert rows["2026-Q1"] == (6, 5, 15.0, 5, 4, 19.0)
+    # January's year to date has no previous period (not the year through November)
+    assert rows["2026-YTD01"][:3] == (None, None, None)
+
+
+def test_the_shipped_rule_sets_score_on_postgres(settings, pg_url) -> None:
+    """The reference sync (every rule set into dim_scheme, dim_criterion: PostgreSQL
+    enforces the code lengths DuckDB ignores) and a period's scores, on PostgreSQL."""
+    from steps.reference import refresh_reference
+    from steps.scoring import score
+
+    pg = Settings(config_dir=settings.config_dir, data_dir=settings.data_dir,
+                  warehouse_url=pg_url)
+    refresh_reference(pg)
+    with transaction(pg_url) as conn:
+        conn.execute(sa.insert(fact_dossier_monthly), [
+            dossier_row(unit, "2026-03", months["2026-03"])
+            for unit, months in COUNTERS.items()])
+    audit = score(Period.parse("2026-03"), "run-pg", pg)
+    with transaction(pg_url) as conn:
+        criteria = conn.execute(sa.text(
+            "SELECT count(*) FROM dim_criterion WHERE scheme = 'par_commune_example'")).scalar()
+        ranked = dict(conn.execute(sa.text(
+            "SELECT unit_code, peer_rank FROM v_scheme_ranking WHERE scheme = "
+            "'par_commune_example' AND period_label = '2026-03'")).fetchall())
+    assert criteria == 5 + 30 + 92
+    assert audit["status"] == "loaded" and audit["rows_quarantined"] == 0
+    # A on time 19/20 and B 20/20: B ahead on the computed criteria, nothing else entered
+    assert ranked[B] < ranked[A]

@@ -32,18 +32,33 @@ def fetch_ids(conn: sa.Connection, table_name: str, period_id: int) -> list[str]
 
 def sum_over_months(conn: sa.Connection, table_name: str, flows: Sequence[str],
                     stocks: Sequence[str], period_ids: Sequence[int]) -> list[dict[str, Any]]:
-    """Per unit (and province where the table has one) over a period's months: the flows
-    summed, the stocks as they were at the end of the last month (never summed)."""
+    """Per unit over a period's months: the flows summed, the stocks as they were at the
+    end of the last month (never summed); where the table has a province_code, the one of
+    the unit's latest month (a unit reported by two provinces' systems in the period,
+    as around the 2025 reorganisation, is still one unit)."""
     table = metadata.tables[table_name]
-    keys = [table.c.unit_code] + ([table.c.province_code] if "province_code" in table.c
-                                  else [])
+    has_province = "province_code" in table.c
+    keys = [table.c.unit_code] + ([table.c.province_code] if has_province else [])
     last = max(period_ids)
     columns = [*(sa.func.sum(table.c[c]).label(c) for c in flows),
                *(sa.func.sum(sa.case((table.c.period_id == last, table.c[c]), else_=0))
-                 .label(c) for c in stocks)]
+                 .label(c) for c in stocks),
+               sa.func.max(table.c.period_id).label("last_seen")]
     query = (sa.select(*keys, *columns).where(table.c.period_id.in_(list(period_ids)))
              .group_by(*keys).order_by(*keys))
-    return [dict(row._mapping) for row in conn.execute(query)]
+    merged: dict[str, dict[str, Any]] = {}
+    for row in conn.execute(query):
+        values = dict(row._mapping)
+        unit = merged.get(values["unit_code"])
+        if unit is None:
+            merged[values["unit_code"]] = values
+            continue
+        for column in (*flows, *stocks):
+            unit[column] = (unit[column] or 0) + (values[column] or 0)
+        if has_province and values["last_seen"] > unit["last_seen"]:
+            unit["province_code"], unit["last_seen"] = (values["province_code"],
+                                                        values["last_seen"])
+    return [{k: v for k, v in unit.items() if k != "last_seen"} for unit in merged.values()]
 
 
 def rows_of_period(conn: sa.Connection, table_name: str, period_id: int,

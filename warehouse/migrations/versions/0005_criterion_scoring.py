@@ -50,13 +50,15 @@ V_CRITERION_SCORE = """
 """
 # Where each unit lost points: every scored criterion below its maximum.
 V_POINTS_LOST = "SELECT * FROM v_criterion_score WHERE points_lost > 0.005"
-# Previous period: the period of the same type just before (by last day); a year earlier:
-# same type and last month, the year before.
+# Previous period: the period of the same type just before (by last day), none for the
+# first year to date of a year (January's would be compared with a whole year); a year
+# earlier: same type and last month, the year before.
 V_SCHEME_RANKING = """
     WITH periods AS (
         SELECT period_id, period_type, label, year, month, last_day,
-               LAG(period_id) OVER (PARTITION BY period_type ORDER BY last_day)
-               AS previous_period_id
+               CASE WHEN period_type = 'year_to_date' AND month = 1 THEN NULL
+                    ELSE LAG(period_id) OVER (PARTITION BY period_type ORDER BY last_day)
+               END AS previous_period_id
         FROM dim_period)
     SELECT r.scheme, r.version, sc.name_vi AS scheme_name_vi, r.period_id, p.period_type,
            p.label AS period_label, r.province_code, r.unit_level, r.unit_code,
@@ -68,6 +70,7 @@ V_SCHEME_RANKING = """
            r.total_points - prev.total_points AS points_change,
            ya.peer_rank AS year_earlier_rank, ya.peer_rank - r.peer_rank AS rank_change_year,
            ya.percent AS year_earlier_percent, r.percent - ya.percent AS percent_change_year,
+           r.total_points - ya.total_points AS points_change_year,
            r.run_id
     FROM fact_scheme_result r
     JOIN periods p ON p.period_id = r.period_id
@@ -229,13 +232,13 @@ def upgrade() -> None:
         sa.Column("version", sa.String(length=32), nullable=False),
         sa.Column(
             "criterion_code",
-            sa.String(length=32),
+            sa.String(length=64),
             nullable=False,
             comment="code within the scheme (e.g. 2.3.1 or TDGQ)",
         ),
-        sa.Column("parent_code", sa.String(length=32), nullable=True, comment="NULL for a field"),
+        sa.Column("parent_code", sa.String(length=64), nullable=True, comment="NULL for a field"),
         sa.Column(
-            "field_code", sa.String(length=32), nullable=False, comment="field (lĩnh vực) it is in"
+            "field_code", sa.String(length=64), nullable=False, comment="field (lĩnh vực) it is in"
         ),
         sa.Column(
             "kind",
@@ -303,7 +306,7 @@ def upgrade() -> None:
             comment="the assessed period (a year: year*100)",
         ),
         sa.Column("unit_code", sa.String(length=32), nullable=False),
-        sa.Column("criterion_code", sa.String(length=32), nullable=False),
+        sa.Column("criterion_code", sa.String(length=64), nullable=False),
         sa.Column(
             "round",
             sa.String(length=16),
@@ -340,7 +343,7 @@ def upgrade() -> None:
         sa.Column("version", sa.String(length=32), nullable=False),
         sa.Column("unit_code", sa.String(length=32), nullable=False),
         sa.Column("period_id", sa.Integer(), autoincrement=False, nullable=False),
-        sa.Column("criterion_code", sa.String(length=32), nullable=False, comment="a scored leaf"),
+        sa.Column("criterion_code", sa.String(length=64), nullable=False, comment="a scored leaf"),
         sa.Column("province_code", sa.String(length=32), nullable=True),
         sa.Column("unit_level", sa.String(length=16), nullable=True),
         sa.Column(
