@@ -124,12 +124,26 @@ def recomputed_766_matches(rows: Sequence[Row], *, reconciliation: Sequence[Row]
     return outcome.per_unit(Counter(r["unit_code"] for r in broken))
 
 
+def maxima_766_as_published(rows: Sequence[Row], *, maxima: Sequence[Row] = (),
+                            **_: Any) -> list[CheckOutcome]:
+    """Each published 766 metric's maximum (maxScore) is the rule set's: a different one
+    means the portal changed its rules, and config/schemes/766 needs a new version."""
+    broken = [m for m in maxima if m["published_max"] is not None
+              and abs(m["published_max"] - m["rule_max"]) > 1e-9]
+    outcome = CheckOutcome(
+        check_name="maxima_766_as_published", column="max_score", severity="warning",
+        success=not broken, element_count=len(maxima), unexpected_count=len(broken),
+        details=_sample([dict(m) for m in broken]))
+    return outcome.per_unit(Counter(m["unit_code"] for m in broken))
+
+
 CHECKS: dict[str, Callable[..., list[CheckOutcome]]] = {
     "balance": balance,
     "crosscheck": crosscheck,
     "numerator_within_denominator": numerator_within_denominator,
     "points_within_maximum": points_within_maximum,
     "recomputed_766_matches": recomputed_766_matches,
+    "maxima_766_as_published": maxima_766_as_published,
 }
 
 

@@ -199,7 +199,7 @@ def score(period: Period, run_id: str, settings: Settings,
     maxima = component_maxima(sets, period)
     with transaction(settings.warehouse_url) as conn:
         by_set, inputs = gather_inputs(conn, settings, in_force, period)
-    criterion_rows, result_rows, reconciliation = [], [], []
+    criterion_rows, result_rows, reconciliation, maxima_seen = [], [], [], []
     for rule_set in in_force:
         units = by_set[f"{rule_set.scheme}/{rule_set.version}"]
         if rule_set.scheme == SCHEME_766:  # only what the portal published is scored
@@ -212,6 +212,12 @@ def score(period: Period, run_id: str, settings: Settings,
             reconciliation += [row for unit in units if unit.metrics
                                for row in reconcile_766(rule_set, unit, scores,
                                                         period.period_id)]
+            maxima_seen += [
+                {"unit_code": unit.unit_code, "code": leaf.source_code,
+                 "published_max": unit.metrics[leaf.source_code].max_score,
+                 "rule_max": leaf.max_points}
+                for unit in units for leaf in rule_set.leaves
+                if leaf.source_kind == "portal_metric" and leaf.source_code in unit.metrics]
         log.info("scored %s %s/%s: %d units, %d criterion rows", period, rule_set.scheme,
                  rule_set.version, len(results), len(scores))
 
@@ -238,7 +244,7 @@ def score(period: Period, run_id: str, settings: Settings,
         run_id=run_id, rows_in=len(criterion_rows), raw_sha256=digest,
         facts=table_of(entry.table, criterion_rows), partition={"period_id": period.period_id},
         outcomes=run_checks(entry.validation.checks, criterion_rows,
-                            reconciliation=reconciliation),
+                            reconciliation=reconciliation, maxima=maxima_seen),
         also=also), settings.warehouse_url)
 
 

@@ -235,7 +235,9 @@ def test_a_766_gap_above_a_hundredth_is_a_data_quality_result(scored: Settings) 
             for code, n, d, r, s, m in [
                 # 50/50 * 6 = 6.00 as published; 3/4 * 4 = 3.00, published 3.05
                 ("PUBLISH_ON_TIME", 50, 50, 100, 6.0, 6),
-                ("PUBLIC_UPDATE_ON_TIME", 3, 4, 75, 3.05, 4)]])
+                ("PUBLIC_UPDATE_ON_TIME", 3, 4, 75, 3.05, 4),
+                # published with maximum 3: the rule set's is 2 (the portal changed a rule)
+                ("PUBLIC_CONTENT_FULL", 1, 1, 100, 3.0, 3)]])
     score(Period.parse("2026-03"), "run-1", scored)
     with transaction(scored.warehouse_url) as conn:
         gap = conn.execute(sa.text(
@@ -246,12 +248,17 @@ def test_a_766_gap_above_a_hundredth_is_a_data_quality_result(scored: Settings) 
             "SELECT unit_code, success FROM dq_result WHERE check_name = "
             "'recomputed_766_matches' AND period_id = 202603 ORDER BY unit_code NULLS FIRST"
         )).fetchall()
+        maxima = conn.execute(sa.text(
+            "SELECT unit_code, success, details FROM dq_result WHERE check_name = "
+            "'maxima_766_as_published' AND period_id = 202603 AND unit_code = '91'"
+        )).fetchone()
         ranked = conn.execute(sa.text(
             "SELECT total_points, ranked_by FROM fact_scheme_result WHERE scheme = '766' "
             "AND unit_code = '91' AND period_id = 202603")).fetchone()
     assert tuple(gap) == (3.05, 3.0, -0.05)
     assert [tuple(r) for r in dq] == [(None, False), ("91", False)]
     assert tuple(ranked) == (81.05, "published")  # the published total ranks
+    assert maxima[1] is False and "PUBLIC_CONTENT_FULL" in maxima[2]
 
 
 @pytest.mark.parametrize("label", ["2026-03", "2026-Q1"])
