@@ -103,7 +103,8 @@ def print_summary(warehouse_url: str, last: Month, console: Console) -> None:
         table.add_column("rows", justify="right")
         loaded = [d.table for d in load_registry() if d.table]  # every dataset's table
         for name in ("dim_unit", "unit_source_id", "unit_crosswalk", "unit_match_issue",
-                     "dim_procedure", *loaded,
+                     "dim_procedure", "dim_scheme", "dim_criterion", "fact_manual_points",
+                     *loaded, "fact_scheme_result", "fact_766_reconciliation",
                      "quarantine_row", "dq_result", "load_audit"):
             table.add_row(name, str(query(f"SELECT count(*) FROM {name}").fetchone()[0]))
         console.print(table)
@@ -233,12 +234,12 @@ def print_scores(query: Callable[[str], Any], last: Month, console: Console) -> 
                          ORDER BY peer_rank {order}, unit_code LIMIT 5""").fetchall()
         t = Table(title=f"{title} of {count} communes of province {province}, {SHOWN_SCHEME} "
                         f"(example set), {last}")
-        for col in ("rank", "unit", "name", "total", "%", "class", "rank change",
+        for col in ("rank", "unit", "name", "total", "%", "class", "rank change (+ rose)",
                     "no input"):
             t.add_column(col, justify="right" if col not in ("unit", "name", "class")
                          else "left")
         for rank, code, name, total, percent, klass, change, missing in rows:
-            t.add_row(str(rank), code, name or "", f"{total:.2f}", f"{percent:.1f}",
+            t.add_row(str(rank), code, name or "", f"{total:.2f}", f"{percent:.2f}",
                       klass or "—", "—" if change is None else f"{change:+d}", str(missing))
         console.print(t)
     gaps = query(f"""SELECT level, count(*), count(gap), max(abs(gap)),
@@ -247,7 +248,9 @@ def print_scores(query: Callable[[str], Any], last: Month, console: Console) -> 
                      GROUP BY level ORDER BY level""").fetchall()
     for level, rows, compared, worst, beyond in gaps:
         console.print(f"766 recomputed vs published, {last}, {level}s: {compared} of {rows} "
-                      f"compared, largest gap {worst or 0:.2f}, {beyond} above 0.01")
+                      f"compared, largest gap {worst or 0:.2f}, {beyond} above 0.01"
+                      + (" (CLGQ and TTTT publish no metrics: not recomputed)"
+                         if level == "component" else ""))
 
 
 DEFAULT_DATA_DIR = PROJECT_ROOT / "data" / "demo"

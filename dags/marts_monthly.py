@@ -52,12 +52,18 @@ def build_indicators(month: str, run_id: str | None = None, outlet_events=None) 
 
 @task(outlets=[asset_of(SCORES)])
 def score(month: str, run_id: str | None = None, outlet_events=None) -> list[dict]:
+    from airflow.sdk.exceptions import AirflowFailException
+
     from domain.periods import Month
+    from marts.rulesets import RuleSetError
     from plugins.assets import announce_month
     from plugins.hooks import pipeline_settings
     from steps.scoring import score_month
 
-    audits = score_month(Month.parse(month), run_id or "manual", pipeline_settings())
+    try:
+        audits = score_month(Month.parse(month), run_id or "manual", pipeline_settings())
+    except RuleSetError as exc:  # the same files fail again: no retry, fix them
+        raise AirflowFailException(f"{exc}\n(`reformstats scoring check`)") from exc
     announce_month(outlet_events, SCORES, month)
     return audits
 

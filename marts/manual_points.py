@@ -37,6 +37,7 @@ ROUNDS = ("self_assessment", "appraisal_1", "appraisal_2")  # in order: the late
 ROUND_NAMES_VI = {"self_assessment": "Tự chấm", "appraisal_1": "Thẩm định lần 1",
                   "appraisal_2": "Thẩm định lần 2"}
 SHEET_NAME = "Chấm điểm"
+IDENTITY_SHEET = "reformstats"  # hidden: scheme, version, period, round of the template
 GUIDE_SHEET_NAME = "Hướng dẫn"
 GUIDE_ENGLISH = "Instructions (English)"
 HEADER_SEARCH_ROWS = 15
@@ -156,6 +157,34 @@ def _csv_rows(text: str) -> list[list[Any]]:
         if _find_header(rows)[1] is None:
             return rows
     return parsed[","]
+
+
+def written_for(name: str, data: bytes) -> dict[str, str]:
+    """What a template says it was written for (its hidden sheet: scheme, version, period,
+    round); empty for a CSV or a sheet made by hand."""
+    from openpyxl import load_workbook
+
+    if Path(name).suffix.lower() not in (".xlsx", ".xlsm"):
+        return {}
+    try:
+        workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+        return {}  # read_points says why
+    try:
+        if IDENTITY_SHEET not in workbook.sheetnames:
+            return {}
+        return {str(k): str(v) for k, v, *_ in workbook[IDENTITY_SHEET].iter_rows(
+            values_only=True) if k is not None and v is not None}
+    finally:
+        workbook.close()
+
+
+def identity_problems(found: Mapping[str, str], wanted: Mapping[str, str]) -> list[str]:
+    """How a template's identity differs from what it is imported as."""
+    return [f"the sheet was written for {key} {found[key]!r}, not {wanted[key]!r}: import it "
+            f"as {key} {found[key]!r}, or write a new template for {wanted[key]!r}"
+            for key in ("scheme", "version", "period", "round")
+            if key in found and found[key] != wanted[key]]
 
 
 def sheet_rows(name: str, data: bytes) -> list[list[Any]]:
@@ -607,5 +636,12 @@ def write_template(path: Path, rule_set: RuleSet, units: Mapping[str, str], peri
                                           _how_vi(leaf)), start=1):
             cell = guide.cell(table_row + offset, position, value)
             cell.alignment = wrapped if position == 2 else plain
+    identity = workbook.create_sheet(IDENTITY_SHEET)  # what the sheet was written for
+    for number, (key, value) in enumerate(
+            (("scheme", rule_set.scheme), ("version", rule_set.version),
+             ("period", period.label), ("round", round)), start=1):
+        identity.cell(number, 1, key)
+        identity.cell(number, 2, value)
+    identity.sheet_state = "hidden"
     workbook.save(path)
     return row - header_row

@@ -26,11 +26,13 @@ from marts.manual_points import (
     TEXT_LIMIT,
     ManualPointsError,
     ManualPointsSheet,
+    identity_problems,
     latest_round,
     manual_leaves,
     previous_round,
     read_points_file,
     write_template,
+    written_for,
 )
 from marts.rulesets import RuleSet
 from registry.settings import Settings
@@ -136,6 +138,11 @@ def import_points(path: Path, scheme: str, period: Period, round: str, entered_b
         raise ManualPointsError([f"who entered the points (--entered-by) must be given, at "
                                  f"most {TEXT_LIMIT} characters"], path.name)
     rule_set = rule_set_for(settings, scheme, period, round)
+    mismatch = identity_problems(written_for(path.name, path.read_bytes()), {
+        "scheme": rule_set.scheme, "version": rule_set.version, "period": period.label,
+        "round": round})
+    if mismatch:
+        raise ManualPointsError(mismatch, path.name)
     sheet = read_points_file(path, rule_set, scored_units(settings, rule_set, period.last_day))
     now = utc_now()
     partition = {"scheme": rule_set.scheme, "version": rule_set.version,

@@ -502,7 +502,8 @@ def test_template_round_trip(office: Settings, rule_set: RuleSet, tmp_path: Path
     path = tmp_path / "mau_tu_cham.xlsx"
     assert write_template(path, rule_set, UNITS, YEAR, "self_assessment") == 12
     workbook = openpyxl.load_workbook(path)
-    assert workbook.sheetnames == ["Chấm điểm", "Hướng dẫn"]
+    assert workbook.sheetnames == ["Chấm điểm", "Hướng dẫn", "reformstats"]
+    assert workbook["reformstats"].sheet_state == "hidden"
     sheet = workbook["Chấm điểm"]
     title = [sheet.cell(r, 1).value or "" for r in range(1, 6)]
     assert title[0] == "Bộ chỉ số cải cách hành chính cấp xã (kiểm thử)"
@@ -539,6 +540,26 @@ def test_template_round_trip(office: Settings, rule_set: RuleSet, tmp_path: Path
     assert points_of(office) == {("30292", "1.1.1", "self_assessment"): 1.5,
                                  ("30292", "1.2", "self_assessment"): 4.0,
                                  ("30313", "1.1.2", "self_assessment"): 2.0}
+
+
+def test_a_template_imported_as_another_round_or_period_is_rejected(
+        office: Settings, rule_set: RuleSet, tmp_path: Path) -> None:
+    from marts.manual_points import ManualPointsError
+    from steps.manual_points import import_points
+
+    path = tmp_path / "tu_cham.xlsx"
+    write_template(path, rule_set, UNITS, YEAR, "self_assessment")
+    workbook = openpyxl.load_workbook(path)
+    workbook["Chấm điểm"]["F8"] = 1
+    workbook.save(path)
+    with pytest.raises(ManualPointsError) as caught:
+        import_points(path, SCHEME, YEAR, "appraisal_1", "tester", office)
+    assert "written for round 'self_assessment', not 'appraisal_1'" in str(caught.value)
+    with pytest.raises(ManualPointsError) as caught:
+        import_points(path, SCHEME, Period.parse("2026-Q1"), "self_assessment", "tester",
+                      office)
+    assert "written for period '2026', not '2026-Q1'" in str(caught.value)
+    assert points_of(office) == {}
 
 
 def test_template_for_a_province_lists_its_communes(office: Settings, tmp_path: Path) -> None:

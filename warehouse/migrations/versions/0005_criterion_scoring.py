@@ -66,11 +66,13 @@ V_SCHEME_RANKING = """
            r.class_code, k.name_vi AS class_name_vi, k.name_en AS class_name_en,
            r.peer_rank, r.peer_count, r.criteria_without_input, r.ranked_by,
            prev.peer_rank AS previous_rank, prev.peer_rank - r.peer_rank AS rank_change,
-           prev.percent AS previous_percent, r.percent - prev.percent AS percent_change,
-           r.total_points - prev.total_points AS points_change,
+           prev.percent AS previous_percent,
+           CAST(r.percent - prev.percent AS NUMERIC(9, 4)) AS percent_change,
+           CAST(r.total_points - prev.total_points AS NUMERIC(9, 2)) AS points_change,
            ya.peer_rank AS year_earlier_rank, ya.peer_rank - r.peer_rank AS rank_change_year,
-           ya.percent AS year_earlier_percent, r.percent - ya.percent AS percent_change_year,
-           r.total_points - ya.total_points AS points_change_year,
+           ya.percent AS year_earlier_percent,
+           CAST(r.percent - ya.percent AS NUMERIC(9, 4)) AS percent_change_year,
+           CAST(r.total_points - ya.total_points AS NUMERIC(9, 2)) AS points_change_year,
            r.run_id
     FROM fact_scheme_result r
     JOIN periods p ON p.period_id = r.period_id
