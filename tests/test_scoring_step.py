@@ -248,6 +248,9 @@ def test_a_766_gap_above_a_hundredth_is_a_data_quality_result(scored: Settings) 
             "SELECT unit_code, success FROM dq_result WHERE check_name = "
             "'recomputed_766_matches' AND period_id = 202603 ORDER BY unit_code NULLS FIRST"
         )).fetchall()
+        beyond = conn.execute(sa.text(
+            "SELECT code FROM v_766_reconciliation WHERE beyond_tolerance AND period_label = "
+            "'2026-03' AND level = 'metric' ORDER BY code")).fetchall()
         maxima = conn.execute(sa.text(
             "SELECT unit_code, success, details FROM dq_result WHERE check_name = "
             "'maxima_766_as_published' AND period_id = 202603 AND unit_code = '91'"
@@ -256,6 +259,8 @@ def test_a_766_gap_above_a_hundredth_is_a_data_quality_result(scored: Settings) 
             "SELECT total_points, ranked_by FROM fact_scheme_result WHERE scheme = '766' "
             "AND unit_code = '91' AND period_id = 202603")).fetchone()
     assert tuple(gap) == (3.05, 3.0, -0.05)
+    # 3.0 vs 3.05, and 1/1 * 2 = 2 vs 3.0 published (at the maximum the portal says: 3)
+    assert [c for (c,) in beyond] == ["PUBLIC_CONTENT_FULL", "PUBLIC_UPDATE_ON_TIME"]
     assert [tuple(r) for r in dq] == [(None, False), ("91", False)]
     assert tuple(ranked) == (81.05, "published")  # the published total ranks
     assert maxima[1] is False and "PUBLIC_CONTENT_FULL" in maxima[2]

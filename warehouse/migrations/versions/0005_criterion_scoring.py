@@ -9,7 +9,8 @@ results and the 766 reconciliation.
 - fact_criterion_score, fact_scheme_result: points per criterion, and each unit's total,
   percentage, class and rank among its peers; fact_766_reconciliation: the 766 recomputed
   against the published scores.
-- Views: v_criterion_score (with labels), v_points_lost, v_scheme_ranking (with the change
+- Views: v_criterion_score (with labels), v_points_lost, v_766_reconciliation (with labels),
+  v_scheme_ranking (with the change
   in rank and score against the previous period and the same period a year earlier).
 
 Only new tables and views: nothing existing is rewritten.
@@ -88,10 +89,23 @@ V_SCHEME_RANKING = """
     LEFT JOIN fact_scheme_result ya ON ya.scheme = r.scheme AND ya.unit_code = r.unit_code
          AND ya.period_id = y.period_id
 """
+# The reconciliation with labels: the unit's name, the period's label.
+V_766_RECONCILIATION = """
+    SELECT r.period_id, p.period_type, p.label AS period_label, r.unit_code,
+           u.name_vi AS unit_name_vi, u.level AS unit_level, r.level, r.code, r.component,
+           r.published, r.recomputed, r.gap,
+           r.gap IS NOT NULL AND abs(r.gap) > 0.01 AS beyond_tolerance, r.inputs, r.version,
+           r.run_id
+    FROM fact_766_reconciliation r
+    JOIN dim_period p ON p.period_id = r.period_id
+    LEFT JOIN dim_unit u ON u.unit_code = r.unit_code AND u.valid_from <= p.last_day
+         AND (u.valid_to IS NULL OR u.valid_to > p.last_day)
+"""
 VIEWS = {
     "v_criterion_score": V_CRITERION_SCORE,
     "v_points_lost": V_POINTS_LOST,
     "v_scheme_ranking": V_SCHEME_RANKING,
+    "v_766_reconciliation": V_766_RECONCILIATION,
 }
 
 
