@@ -30,7 +30,7 @@ from marts.manual_points import (
     latest_round,
     manual_leaves,
     previous_round,
-    read_points_file,
+    read_points,
     write_template,
     written_for,
 )
@@ -138,12 +138,14 @@ def import_points(path: Path, scheme: str, period: Period, round: str, entered_b
         raise ManualPointsError([f"who entered the points (--entered-by) must be given, at "
                                  f"most {TEXT_LIMIT} characters"], path.name)
     rule_set = rule_set_for(settings, scheme, period, round)
-    mismatch = identity_problems(written_for(path.name, path.read_bytes()), {
+    data = path.read_bytes()  # read once: its identity, then its rows
+    mismatch = identity_problems(written_for(path.name, data), {
         "scheme": rule_set.scheme, "version": rule_set.version, "period": period.label,
         "round": round})
     if mismatch:
         raise ManualPointsError(mismatch, path.name)
-    sheet = read_points_file(path, rule_set, scored_units(settings, rule_set, period.last_day))
+    sheet = read_points(path.name, data, rule_set,
+                        scored_units(settings, rule_set, period.last_day))
     now = utc_now()
     partition = {"scheme": rule_set.scheme, "version": rule_set.version,
                  "period_id": period.period_id, "round": round}

@@ -141,18 +141,13 @@ def gather_inputs(conn: Any, settings: Settings, sets: Sequence[RuleSet], period
         unit = row["unit_code"]
         level[unit] = row["unit_level"] or levels.get(unit)
         provinces[unit] = _province(row, units, day)
-        components[unit] = {c.upper(): _float(row[c]) for c in row
-                            if c not in ("unit_code", "unit_level", "list_scope",
-                                         "total_score")}
-        totals[unit] = _float(row["total_score"])
+        components[unit], totals[unit] = _published_scores(row)
     published: dict[str, dict[str, Metric]] = defaultdict(dict)
     for row in metrics:
         unit = row["unit_code"]
         level.setdefault(unit, row["unit_level"] or levels.get(unit))
         provinces.setdefault(unit, _province(row, units, day))
-        published[unit][row["metric_code"]] = Metric(
-            _float(row["numerator"]), _float(row["denominator"]), _float(row["ratio"]),
-            _float(row["score"]), _float(row["max_score"]))
+        published[unit][row["metric_code"]] = _metric(row)
     by_set: dict[str, list[UnitInputs]] = {}
     for rule_set in sets:
         manual, files = _manual_inputs(conn, rule_set, period)
@@ -178,7 +173,22 @@ def _with_nothing_received(pairs: Mapping[str, tuple[float, float]],
 
 
 def _float(value: Any) -> float | None:
-    return None if value is None else float(value)
+    """A number as read from the warehouse or a frame; None for NULL and NaN."""
+    return None if value is None or value != value else float(value)
+
+
+def _metric(row: Mapping[str, Any]) -> Metric:
+    """A fact_portal_metric row (or its frame's) as a published metric."""
+    return Metric(*(_float(row[c])
+                    for c in ("numerator", "denominator", "ratio", "score", "max_score")))
+
+
+def _published_scores(row: Mapping[str, Any]) -> tuple[dict[str, float | None], float | None]:
+    """A fact_portal_score row's (or its frame's) component scores, by code, and total."""
+    from transforms.national_portal import COMPONENT_COLUMNS
+
+    return ({c.upper(): _float(row[c]) for c in COMPONENT_COLUMNS},
+            _float(row["total_score"]))
 
 
 def score(period: Period, run_id: str, settings: Settings,
@@ -331,18 +341,14 @@ def recompute_766_answers(paths: Sequence[Any], period: Period,
     for row in reporting_766_metrics(records, period).to_dict("records"):
         key = row["published_unit_code"] or row["source_unit_id"]
         names.setdefault(key, row["unit_name"])
-        metrics[key][row["metric_code"]] = Metric(
-            *(None if _missing(row[c]) else float(row[c])
-              for c in ("numerator", "denominator", "ratio", "score", "max_score")))
+        metrics[key][row["metric_code"]] = _metric(row)
     components: dict[str, dict[str, float | None]] = {}
     totals: dict[str, float | None] = {}
     maxima = component_maxima(sets, period)
     for row in reporting_766_scores(listed, period).to_dict("records"):
         key = row["published_unit_code"] or row["source_unit_id"]
         names.setdefault(key, row["unit_name"])
-        components[key] = {code: None if _missing(row[code.lower()]) else float(
-            row[code.lower()]) for code in maxima}
-        totals[key] = None if _missing(row["total_score"]) else float(row["total_score"])
+        components[key], totals[key] = _published_scores(row)
     rows = []
     for key in sorted(names, key=str):
         unit = UnitInputs(key, "unknown", None, metrics=metrics.get(key, {}),
@@ -352,6 +358,3 @@ def recompute_766_answers(paths: Sequence[Any], period: Period,
                  for r in reconcile_766(rule_set, unit, scores, period.period_id)]
     return rows
 
-
-def _missing(value: Any) -> bool:
-    return value is None or (isinstance(value, float) and value != value)  # NaN
