@@ -6,6 +6,11 @@ tables and views; loads only check that the schema is current and never run DDL.
   `alembic_version`) is recognised, stamped at the first revision, which describes
   exactly that schema, and upgraded from there: no data is lost, nothing to delete.
 - On PostgreSQL concurrent upgrades serialise on an advisory lock (see migrations/env.py).
+- At the latest revision every upgrade then writes the descriptions of
+  warehouse/dictionary.yaml as the comments of tables, views and columns (those that
+  differ, in the same transaction; see warehouse/dictionary.py): a migration that
+  recreates a view drops its comments on PostgreSQL, and the next upgrade puts them back.
+  An entry naming what the warehouse does not have fails the upgrade, naming it.
 """
 
 from __future__ import annotations
@@ -90,6 +95,8 @@ def upgrade(url: str, revision: str = "head") -> tuple[str | None, str]:
                 command.stamp(_config(conn), BASELINE)
                 before = PRE_MIGRATION
             command.upgrade(_config(conn), revision)
+            if current(conn) == head():
+                _describe(conn)
             if conn.in_transaction():
                 conn.commit()
             after = current(conn)
@@ -98,6 +105,14 @@ def upgrade(url: str, revision: str = "head") -> tuple[str | None, str]:
     if before != after:
         log.info("warehouse upgraded from %s to %s", before or "nothing", after)
     return before, after or ""
+
+
+def _describe(conn: sa.Connection) -> None:
+    from warehouse.dictionary import apply_comments
+
+    changed = apply_comments(conn)
+    if changed:
+        log.info("warehouse comments: %d written from the data dictionary", changed)
 
 
 def upgrade_hint(url: str) -> str:
