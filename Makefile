@@ -5,7 +5,7 @@ UV_VERSION := 0.13.9
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: venv run test lint lock simulator airflow clean bench
+.PHONY: venv run test lint lock simulator airflow clean bench browser
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,6 +27,27 @@ run: $(STAMP)
 test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+
+## browser: Debian's Chromium at /usr/bin/chromium for the browser tests (apt-get, only when missing)
+CHROMIUM := /usr/bin/chromium
+browser:
+	@if [ -x $(CHROMIUM) ]; then \
+	  echo "browser: $(CHROMIUM) is installed"; exit 0; \
+	fi; \
+	if ! command -v apt-get >/dev/null 2>&1; then \
+	  echo "browser: $(CHROMIUM) is missing and there is no apt-get here: install Debian's chromium package yourself" >&2; exit 1; \
+	fi; \
+	if [ "$$(id -u)" = 0 ]; then SUDO=""; \
+	elif command -v sudo >/dev/null 2>&1; then \
+	  if [ -t 0 ]; then SUDO="sudo"; else SUDO="sudo -n"; fi; \
+	else \
+	  echo "browser: $(CHROMIUM) is missing; installing it needs root or sudo: as root run apt-get install chromium" >&2; exit 1; \
+	fi; \
+	echo "browser: installing Debian's chromium with apt-get"; \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends chromium || { \
+	  echo "browser: apt-get could not install chromium (no root or sudo rights, or no package source reachable)" >&2; exit 1; }; \
+	[ -x $(CHROMIUM) ] || { echo "browser: chromium installed but $(CHROMIUM) is missing" >&2; exit 1; }
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -1,7 +1,9 @@
-"""Shared fixtures: a real simulator on 127.0.0.1, temporary settings, real databases.
+"""Shared fixtures: a real simulator on 127.0.0.1, temporary settings, real databases, a
+real browser.
 
 PostgreSQL tests use the server at 127.0.0.1:5432 (database `test`, user `postgres`). When
 it is unreachable they are skipped with a message — except when CI=true, where they fail.
+Browser tests use Debian's Chromium at /usr/bin/chromium (`make browser`) the same way.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from domain.periods import Month
 from registry.settings import PROJECT_ROOT, Settings
 from simulator import FaultPlan, PortalSimulator
 from sources.national_portal import NationalPortalConfig
+from tests.browser import Chromium, OpenedPage, chromium_missing
 
 SCORED_THROUGH = Month(2026, 3)
 
@@ -143,3 +146,27 @@ def pg_url(pg_empty_url: str) -> str:
 
     upgrade(pg_empty_url)
     return pg_empty_url
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Chromium]:
+    """One headless Chromium (Debian's /usr/bin/chromium, through playwright) for a
+    module's tests; skipped with a message when it is absent, failed when CI=true."""
+    missing = chromium_missing()
+    if missing:
+        if IN_CI:
+            pytest.fail(f"{missing} (CI=true: browser tests must run)")
+        pytest.skip(missing)
+    browser = Chromium()
+    yield browser
+    browser.close()
+
+
+@pytest.fixture
+def browser_page(chromium: Chromium) -> Iterator[Callable[..., OpenedPage]]:
+    """Factory: browser_page(path, width=1280, height=900) -> OpenedPage: the file opened
+    in a fresh context and loaded, with its console errors, page errors and (blocked)
+    requests recorded, and `screenshot(name)` into tests/artifacts/. Its pages close
+    after the test."""
+    yield chromium.open
+    chromium.close_pages()
