@@ -9,6 +9,8 @@ from typing import Annotated
 
 import typer
 
+from commands.docs import docs
+from commands.report import export, report
 from commands.scoring import scoring
 from commands.units import units
 from domain.periods import Month
@@ -20,6 +22,9 @@ db = typer.Typer(help="The warehouse schema: create and upgrade tables and views
 app.add_typer(db, name="db")
 app.add_typer(units, name="units")
 app.add_typer(scoring, name="scoring")
+app.add_typer(docs, name="docs")
+app.command()(report)
+app.command()(export)
 
 WarehouseUrl = Annotated[str | None, typer.Option(
     "--url", help="warehouse URL (default: REFORMSTATS_WAREHOUSE_URL, else the embedded "
@@ -201,18 +206,6 @@ def simulator(
         sim.serve_forever()
     except KeyboardInterrupt:
         sim.stop()
-
-
-@app.command()
-def docs(page: Annotated[Path | None, typer.Option(
-        help="the data dictionary to update")] = None) -> None:
-    """Regenerate the data dictionary's dataset section from config/datasets.yaml."""
-    from registry.docs import write_datasets_section
-    from registry.settings import PROJECT_ROOT, load_registry
-
-    page = page or PROJECT_ROOT / "docs" / "data_dictionary.md"
-    changed = write_datasets_section(load_registry(), page)
-    typer.echo(f"{page}: {'updated' if changed else 'already up to date'}")
 
 
 @app.command("airflow-pools")

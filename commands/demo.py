@@ -82,6 +82,7 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
         fired = dict(sim.faults.fired)
     console.print(f"Faults the simulator fired: {fired}")
     print_summary(warehouse_url, months[-1], console)
+    print_reports(data_dir, months[-1], console)
     console.print(f"\nDone in {time.monotonic() - started:.0f}s.")
     return warehouse_url
 
@@ -184,6 +185,22 @@ def print_summary(warehouse_url: str, last: Month, console: Console) -> None:
 
 
 SHOWN_SCHEME = "par_commune_example"
+
+
+def print_reports(data_dir: Path, last: Month, console: Console) -> None:
+    """The scorecards the marts DAG's report task wrote for the last month."""
+    from reports.publish import STEM
+
+    found = sorted((data_dir / "reports").glob(f"*/{last}/{STEM}.*.html"))
+    if not found:
+        console.print(f"No scorecard was written for {last}: see the marts_monthly "
+                      "run's report task in the log above")
+        return
+    console.print(f"\nScorecards of {last} (open the .html in a browser; it needs no "
+                  "network), with their Excel workbooks:")
+    for page in found:
+        console.print(f"  {page.parent.parent.name}: {page}", soft_wrap=True, markup=False)
+        console.print(f"      {page.with_suffix('.xlsx')}", soft_wrap=True, markup=False)
 
 
 def import_office_points(settings: Settings, months: list[Month], provinces: list[str],

@@ -1,6 +1,7 @@
 """Marts: a month's indicators from the warehouse facts of every source, then the scores of
 every rule set in force (config/schemes/) for the periods ending with the month, each in
-its own transaction, so rescoring never needs re-extraction.
+its own transaction, so rescoring never needs re-extraction; then the scorecards of those
+periods (reports/, config/reports.yaml), read from the warehouse.
 
 Scheduled on the Assets the fact loads publish (the registry's `indicators.inputs` and
 `scores.inputs` that no marts task makes): a run rebuilds every month its triggering
@@ -68,6 +69,16 @@ def score(month: str, run_id: str | None = None, outlet_events=None) -> list[dic
     return audits
 
 
+@task
+def report(month: str) -> list[dict]:
+    """The scorecards of the periods the month ends (HTML, .xlsx, CSV), read-only."""
+    from domain.periods import Month
+    from plugins.hooks import pipeline_settings
+    from steps.reports import write_reports
+
+    return write_reports(Month.parse(month), pipeline_settings())
+
+
 @pipeline_dag("marts_monthly", doc=__doc__, tags=["marts", "monthly"], max_active_runs=1,
               schedule=AssetAny(*INPUTS),
               params={"month": Param(None, type=["null", "string"], pattern=r"^\d{4}-\d{2}$",
@@ -75,7 +86,7 @@ def score(month: str, run_id: str | None = None, outlet_events=None) -> list[dic
 def marts_monthly() -> None:
     wanted = months()
     built = build_indicators.expand(month=wanted)
-    prepared_warehouse() >> built >> score.expand(month=wanted)
+    prepared_warehouse() >> built >> score.expand(month=wanted) >> report.expand(month=wanted)
 
 
 marts_monthly()

@@ -136,6 +136,16 @@ class Period:
             raise ValueError(f"expected a period like 2026-03, 2026-Q1, 2026-H1, 2026 or "
                              f"2026-YTD03, got {text!r}") from exc
 
+    @classmethod
+    def from_id(cls, period_id: int) -> Period:
+        """The period of a dim_period key (202603, 202621, 202631, 202600, 202643)."""
+        year, rest = divmod(int(period_id), 100)
+        for period_type in ("year_to_date", "half", "quarter", "month", "year"):
+            number = rest - _OFFSET[period_type]
+            if number in _NUMBERS[period_type] and (period_type != "year" or rest == 0):
+                return cls(period_type, year, number)
+        raise ValueError(f"no period has the key {period_id}")
+
     @property
     def period_id(self) -> int:
         """Integer key of dim_period: 202603 (month), 202621 (Q1), 202631 (H1), 202600

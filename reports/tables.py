@@ -59,3 +59,12 @@ class Table:
     def values(self) -> list[list[Any]]:
         """The rows as lists in column order."""
         return [[row.get(c.key) for c in self.columns] for row in self.rows]
+
+
+def written_number(value: Any, lang: str, places: int = 2) -> str:
+    """A number as the language writes it: 1.234,56 in Vietnamese, 1,234.56 in English;
+    "" for a missing value."""
+    if value is None:
+        return ""
+    text = f"{float(value):,.{places}f}"
+    return text.translate(str.maketrans(",.", ".,")) if lang == "vi" else text

@@ -126,6 +126,8 @@ def test_marts_dag_runs_on_the_assets_of_its_registry_inputs(parsed: dict) -> No
     assert score["mapped_over"] == {"month": {"from_task": "months"}}
     assert score["upstream"] == ["build_indicators", "months"]
     assert score["outlets"] == [asset("scores")]
+    assert tasks["report"]["mapped_over"] == {"month": {"from_task": "months"}}
+    assert tasks["report"]["upstream"] == ["months", "score"]
     assert parsed["params"]["marts_monthly"] == ["month"]
 
 
