@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from commands.docs import docs
-from commands.report import export, report
+from commands.report import export, quality, report
 from commands.scoring import scoring
 from commands.units import units
 from domain.periods import Month
@@ -25,6 +25,7 @@ app.add_typer(scoring, name="scoring")
 app.add_typer(docs, name="docs")
 app.command()(report)
 app.command()(export)
+app.command()(quality)
 
 WarehouseUrl = Annotated[str | None, typer.Option(
     "--url", help="warehouse URL (default: REFORMSTATS_WAREHOUSE_URL, else the embedded "

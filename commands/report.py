@@ -108,3 +108,34 @@ def export(province: Province, period: PeriodOption, lang: Languages = None,
         raise typer.Exit(1) from None
     finally:
         engine.dispose()
+
+
+def quality(out: Annotated[Path | None, typer.Option(
+                "--out", help="folder for quality.<lang>.html (default: "
+                              "REFORMSTATS_DATA_DIR/reports)")] = None,
+            months: Annotated[int, typer.Option(
+                "--months", min=1, max=120,
+                help="periods ending in the last N months of data present")] = 12,
+            lang: Annotated[str, typer.Option("--lang", help="vi (default) or en")] = "vi",
+            url: Url = None) -> None:
+    """Write the data-quality page (checks run and failed, quarantined rows, loads by
+    dataset, source, unit and period) as quality.<lang>.html and print its path."""
+    from reports.quality import build_quality, write_quality
+
+    if lang not in ("vi", "en"):
+        raise typer.BadParameter(f"vi or en, not {lang!r}", param_hint="--lang")
+    if out is None:
+        from registry.settings import Settings
+
+        out = Settings.from_env().data_dir / "reports"
+    engine = _open(url)
+    try:
+        with engine.connect() as conn:
+            page = build_quality(conn, months=months, lang=lang)
+    except (LookupError, ValueError) as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from None
+    finally:
+        engine.dispose()
+    path = write_quality(page, out)
+    typer.echo(f"data quality ({lang}): {path}")

@@ -129,7 +129,7 @@ def _shown(column: Column, value: str | int | float | None) -> str:
             "percent": f"{value:.2f}", "signed": f"{value:+,.0f}"}[column.fmt]
 
 
-def _atomic_write(path: Path, data: bytes) -> Path:
+def write_whole(path: Path, data: bytes) -> Path:
     """Write `data` to a temporary file beside `path`, then rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.partial")
@@ -217,7 +217,7 @@ def write_xlsx(tables: Sequence[Table], path: Path, lang: str = "vi", *,
     workbook.properties.lastModifiedBy = CREATOR
     buffer = io.BytesIO()
     workbook.save(buffer)
-    return _atomic_write(Path(path), buffer.getvalue())
+    return write_whole(Path(path), buffer.getvalue())
 
 
 def write_csv(table: Table, path: Path, lang: str = "vi") -> Path:
@@ -231,7 +231,7 @@ def write_csv(table: Table, path: Path, lang: str = "vi") -> Path:
     for values in table.values():
         writer.writerow([_csv_field(cell_value(c, v, lang))
                          for c, v in zip(table.columns, values, strict=True)])
-    return _atomic_write(Path(path), buffer.getvalue().encode("utf-8-sig"))
+    return write_whole(Path(path), buffer.getvalue().encode("utf-8-sig"))
 
 
 def write_all(tables: Sequence[Table], out_dir: Path, stem: str, lang: str = "vi", *,

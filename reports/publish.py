@@ -23,7 +23,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from domain.periods import Period
-from reports.exports import MISSING_NOTE, write_all
+from reports.exports import MISSING_NOTE, write_all, write_whole
 from reports.render import render_scorecard
 from reports.scorecard import Scorecard, build
 from reports.settings import Labels, ReportSettings
@@ -49,14 +49,6 @@ def report_folder(out_dir: Path, province: str, period: Period) -> Path:
     return Path(out_dir) / province / period.label
 
 
-def _atomic_text(path: Path, text: str) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(f".{path.name}.partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(path)
-    return path
-
-
 def workbook_title(card: Scorecard) -> str:
     t = Labels(card.lang)
     return t("workbook_title", province=card.province_name, period=card.period.label)
@@ -66,9 +58,9 @@ def write_card(card: Scorecard, folder: Path, *, other_language: str | None = No
                ) -> Published:
     """The files of one built scorecard."""
     t = Labels(card.lang)
-    html = _atomic_text(folder / f"{STEM}.{card.lang}.html", render_scorecard(
+    html = write_whole(folder / f"{STEM}.{card.lang}.html", render_scorecard(
         card, other_language_href=f"{STEM}.{other_language}.html" if other_language
-        else None))
+        else None).encode("utf-8"))
     notes = [t("generated_at", when=card.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
              MISSING_NOTE[card.lang], *card.missing]
     written = write_all(card.tables(), folder, f"{STEM}.{card.lang}", card.lang,

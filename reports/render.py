@@ -80,11 +80,11 @@ def trend_chart(trend: Trend, lang: str, div_id: str) -> str:
                 mode="lines", name=f"{t('target')} — {level}",
                 line={"color": colour, "dash": "dash", "width": 1}, hoverinfo="skip"))
     fig.update_layout(
-        title={"text": trend.name, "font": {"size": 14}}, height=320,
-        margin={"l": 50, "r": 20, "t": 50, "b": 40}, template="plotly_white",
+        title={"text": trend.name, "font": {"size": 14}}, height=360,
+        margin={"l": 50, "r": 20, "t": 50, "b": 30}, template="plotly_white",
         separators=",." if lang == "vi" else ".,",
         yaxis={"title": "%", "rangemode": "tozero"}, xaxis={"type": "category"},
-        legend={"orientation": "h", "y": -0.2})
+        legend={"orientation": "h", "y": -0.3, "yanchor": "top"})
     return fig.to_html(full_html=False, include_plotlyjs=False, div_id=div_id,
                        config={"displaylogo": False, "responsive": True})
 

@@ -72,17 +72,21 @@ class ReportSettings:
 
 
 @cache
-def _all_labels() -> Mapping[str, Mapping[str, str]]:
-    data = yaml.safe_load(LABELS_FILE.read_text(encoding="utf-8"))
+def labels_of(path: Path = LABELS_FILE) -> Mapping[str, Mapping[str, str]]:
+    """A labels file (`key: {vi: …, en: …}`), read once and checked."""
+    data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
     for key, value in data.items():
-        if set(value) != set(LANGUAGES):
-            raise ValueError(f"{LABELS_FILE}: label {key} needs exactly {LANGUAGES}")
+        if not isinstance(value, dict) or set(value) != set(LANGUAGES) or not all(
+                isinstance(text, str) for text in value.values()):
+            raise ValueError(f"{path}: label {key} needs exactly {LANGUAGES}, as text")
     return data
 
 
 class Labels:
     """`labels("sec_rankings")` → the text in the chosen language; keyword arguments fill
-    its `{placeholders}`."""
+    its `{placeholders}`. A page with labels of its own names their file in `FILE`."""
+
+    FILE = LABELS_FILE
 
     def __init__(self, lang: str) -> None:
         if lang not in LANGUAGES:
@@ -90,8 +94,11 @@ class Labels:
         self.lang = lang
 
     def __call__(self, key: str, **values: Any) -> str:
-        text = _all_labels()[key][self.lang]
+        text = labels_of(self.FILE)[key][self.lang]
         return text.format(**values) if values else text
+
+    def has(self, key: str) -> bool:
+        return key in labels_of(self.FILE)
 
     def level(self, level: str | None) -> str:
         return self(f"level_{level}") if level in ("province", "department", "commune",

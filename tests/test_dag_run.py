@@ -37,6 +37,16 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert "onestop_monthly 2026-03: success" in result.stdout
     assert "Top 5 of 102 communes of province 91, par_commune_example" in result.stdout
     assert not (data_dir / "warehouse.duckdb").exists()
+    # the marts' report task wrote the scorecards of the provinces with figures, and the
+    # demo printed their paths
+    reports = data_dir / "reports"
+    written = {(p.parent.parent.name, p.parent.name) for p in reports.glob("*/*/*.vi.html")}
+    assert {("91", "2026-03"), ("11", "2026-03"), ("04", "2026-03"), ("91", "2026-Q1"),
+            ("91", "2026-02")} <= written
+    assert {province for province, _ in written} == {"04", "11", "91"}  # not the 31 others
+    assert (reports / "quality.vi.html").is_file()
+    page = reports / "91" / "2026-03" / "scorecard.vi.html"
+    assert str(page) in result.stdout and str(page.with_suffix(".xlsx")) in result.stdout
     return warehouse
 
 

@@ -170,3 +170,26 @@ def test_the_page_in_a_real_browser(warehouse: Settings, tmp_path: Path, browser
     assert page.locator("#trends .js-plotly-plot .scatterlayer .trace").count() >= 1
     opened.screenshot("scorecard_91_2026-Q1")
     assert opened.errors == [] and opened.requests == []
+
+
+def test_the_commands_write_the_files(warehouse: Settings, tmp_path: Path,
+                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from commands.cli import app
+
+    monkeypatch.setenv("REFORMSTATS_CONFIG_DIR", str(warehouse.config_dir))
+    url = ["--url", warehouse.warehouse_url, "--out", str(tmp_path / "out")]
+    folder = tmp_path / "out" / "91" / "2026-Q1"
+    result = CliRunner().invoke(app, ["export", "--province", "91", "--period", "2026-Q1",
+                                      "--table", "indicators", *url])
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "scorecard.vi.xlsx", "scorecard.vi_indicators.csv"]
+    result = CliRunner().invoke(app, ["report", "--province", "91", "--period", "2026-Q1",
+                                      "--lang", "en", *url])
+    assert result.exit_code == 0, result.output
+    assert str(folder / "scorecard.en.html") in result.output
+    result = CliRunner().invoke(app, ["report", "--province", "99", "--period", "2026-Q1",
+                                      *url])
+    assert result.exit_code == 1 and "no province '99'" in result.output
