@@ -193,3 +193,31 @@ def test_the_commands_write_the_files(warehouse: Settings, tmp_path: Path,
     result = CliRunner().invoke(app, ["report", "--province", "99", "--period", "2026-Q1",
                                       *url])
     assert result.exit_code == 1 and "no province '99'" in result.output
+
+
+def test_the_scorecard_reads_postgres_too(settings: Settings, pg_url: str,
+                                          tmp_path: Path) -> None:
+    """The same SQL on PostgreSQL: a month's indicators and scores, read back as a page and
+    a workbook (B resolved 20 of 20 on time, A 19 of 20: hand-counted)."""
+    from steps.marts import build_indicators
+    from steps.reference import refresh_reference
+    from steps.scoring import score_month
+    from tests.test_scoring_step import COUNTERS, dossier_row
+    from warehouse.engine import transaction
+    from warehouse.schema import fact_dossier_monthly
+
+    pg = Settings(config_dir=settings.config_dir, data_dir=settings.data_dir,
+                  warehouse_url=pg_url)
+    refresh_reference(pg)
+    with transaction(pg_url) as conn:
+        conn.execute(sa.insert(fact_dossier_monthly), [
+            dossier_row(unit, "2026-03", months["2026-03"])
+            for unit, months in COUNTERS.items()])
+    build_indicators(Month.parse("2026-03"), "run-pg", pg)
+    score_month(Month.parse("2026-03"), "run-pg", pg)
+    [written] = publish(pg, "2026-03", tmp_path)
+    rows = {r["Mã đơn vị"]: r for r in sheet_rows(written.xlsx, "indicators_units")
+            if r["Mã chỉ tiêu"] == "on_time_rate"}
+    assert (rows[A]["Tử số"], rows[A]["Mẫu số"]) == (19, 20)
+    assert (rows[B]["Tử số"], rows[B]["Mẫu số"]) == (20, 20)
+    assert "Tỉnh An Giang" in written.html.read_text("utf-8")
