@@ -75,12 +75,16 @@ def report(province: Province, period: PeriodOption, lang: Languages = None,
             typer.echo(f"  missing data: {sentence}")
 
 
+EXPORT_STEM = "export"
+
+
 def export(province: Province, period: PeriodOption, lang: Languages = None,
            table: Tables = None, out: Out = None, url: Url = None) -> None:
     """Write the scorecard's tables (rankings, points by field, indicators, points lost,
-    766, data quality) as an .xlsx workbook and CSV files with a byte-order mark."""
-    from reports.exports import MISSING_NOTE, write_all
-    from reports.publish import STEM, report_folder, workbook_title
+    766, data quality) as export.<lang>.xlsx and CSV files with a byte-order mark, beside
+    the report's (never over them)."""
+    from reports.exports import write_all
+    from reports.publish import card_notes, report_folder, workbook_title
     from reports.scorecard import build
 
     settings, rs = report_settings()
@@ -98,9 +102,10 @@ def export(province: Province, period: PeriodOption, lang: Languages = None,
                         raise ValueError(f"no table {', '.join(unknown)}; this period has "
                                          f"{', '.join(t.name for t in tables)}")
                     tables = [t for t in tables if t.name in table]
-                written = write_all(tables, folder, f"{STEM}.{language}", language,
+                # its own file names: the report's full workbook is never replaced
+                written = write_all(tables, folder, f"{EXPORT_STEM}.{language}", language,
                                     title=workbook_title(card),
-                                    notes=[MISSING_NOTE[language], *card.missing])
+                                    notes=card_notes(card))
                 for path in written.values():
                     typer.echo(str(path))
     except (LookupError, ValueError) as exc:

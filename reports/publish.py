@@ -54,17 +54,22 @@ def workbook_title(card: Scorecard) -> str:
     return t("workbook_title", province=card.province_name, period=card.period.label)
 
 
+def card_notes(card: Scorecard) -> list[str]:
+    """The lines above a workbook's tables: when, what an empty cell means, what is
+    missing."""
+    t = Labels(card.lang)
+    return [t("generated_at", when=card.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
+            MISSING_NOTE[card.lang], *card.missing]
+
+
 def write_card(card: Scorecard, folder: Path, *, other_language: str | None = None
                ) -> Published:
     """The files of one built scorecard."""
-    t = Labels(card.lang)
     html = write_whole(folder / f"{STEM}.{card.lang}.html", render_scorecard(
         card, other_language_href=f"{STEM}.{other_language}.html" if other_language
         else None).encode("utf-8"))
-    notes = [t("generated_at", when=card.generated_at.strftime("%Y-%m-%d %H:%M UTC")),
-             MISSING_NOTE[card.lang], *card.missing]
     written = write_all(card.tables(), folder, f"{STEM}.{card.lang}", card.lang,
-                        title=workbook_title(card), notes=notes)
+                        title=workbook_title(card), notes=card_notes(card))
     paths = list(written.values())
     return Published(card.province_code, card.period.label, card.lang, html, paths[0],
                      tuple(paths[1:]), card.has_data, tuple(card.missing))

@@ -122,7 +122,7 @@ def build(conn: sa.Connection, province: str, period: Period, settings: ReportSe
     ).scalar()
     if name is None:
         raise LookupError(f"no province {province!r} in dim_unit on {period.last_day} "
-                          "(`reformstats units show` lists the units)")
+                          "(`reformstats units provinces` lists the provinces and their codes)")
     through = conn.execute(sa.text(
         "SELECT max(period_id) FROM fact_indicator_monthly WHERE province_code = :p"),
         {"p": province}).scalar()
@@ -223,6 +223,9 @@ def _indicators(conn: sa.Connection, card: Scorecard, settings: ReportSettings,
     values = _period_values((f for f in facts if f["indicator_code"] in shown),
                             period.last_month.period_id)
     directions = {f["indicator_code"]: f["direction"] for f in facts}
+    unknown = sorted({unit for (unit, _), v in values.items() if v["unit_level"] is None})
+    if unknown:
+        card.missing.append(t("unknown_units", count=len(unknown), codes=", ".join(unknown)))
 
     long_rows = []
     for (unit, code), v in sorted(values.items(), key=lambda kv: (
@@ -404,7 +407,10 @@ def _fields(conn: sa.Connection, card: Scorecard, t: Labels) -> None:
     rows = _rows(conn, """
         SELECT s.scheme, s.version, s.unit_level, s.unit_code, s.unit_name_vi, s.field_code,
                f.name_vi AS field_vi, f.name_en AS field_en, f.position,
-               sum(s.points) AS points, sum(CAST(s.max_points AS DOUBLE PRECISION)) AS max_points
+               CASE WHEN count(*) FILTER (WHERE s.value IS NOT NULL OR s.round IS NOT NULL
+                                          OR s.origin = 'published') = 0
+                    THEN NULL ELSE sum(s.points) END AS points,
+               sum(CAST(s.max_points AS DOUBLE PRECISION)) AS max_points
         FROM v_criterion_score s
         LEFT JOIN dim_criterion f ON f.scheme = s.scheme AND f.version = s.version
              AND f.criterion_code = s.field_code
@@ -419,8 +425,9 @@ def _fields(conn: sa.Connection, card: Scorecard, t: Labels) -> None:
         key = (r["scheme"], r["version"], r["unit_level"])
         unit = groups[key].setdefault(r["unit_code"], {
             "unit_code": r["unit_code"], "unit": r["unit_name_vi"], "total_points": 0.0})
-        unit[f"field:{r['field_code']}"] = float(r["points"])
-        unit["total_points"] += float(r["points"])
+        # None: no criterion of the field has an input yet ("—", not 0)
+        unit[f"field:{r['field_code']}"] = _float(r["points"])
+        unit["total_points"] += float(r["points"] or 0)
         fields[key][r["field_code"]] = (r["field_vi"] or r["field_code"],
                                        r["field_en"] or r["field_code"], r["max_points"])
     names = _scheme_names(conn, card.lang)
@@ -453,7 +460,7 @@ def _points_lost(conn: sa.Connection, card: Scorecard, t: Labels) -> None:
             "points": _float(r["points"]), "max_points": _float(r["max_points"]),
             "points_lost": _float(r["points_lost"]), "value": _float(r["value"]),
             "numerator": _float(r["numerator"]), "denominator": _float(r["denominator"]),
-            "note": r["note"] or ""} for r in rows]
+            "note": t.coded("note", r["note"])} for r in rows]
     card.lost = Table("points_lost", "Điểm bị trừ theo đơn vị", "Points lost by unit", [
         _col("scheme", "scheme"), _col("unit_code", "unit_code"), _col("unit", "unit"),
         _col("criterion_code", "criterion_code"), _col("criterion", "criterion"),
@@ -569,7 +576,7 @@ def _quality(conn: sa.Connection, card: Scorecard, t: Labels) -> None:
             _col("status", "status"), _col("rows", "rows", "int"),
             Column("rows_quarantined", "Số dòng bị cách ly", "Rows quarantined", "int"),
             _col("loaded_at", "loaded_at")],
-        [{"dataset": d, "source": s, "period": _label(p), "status": r["status"],
+        [{"dataset": d, "source": s, "period": _label(p), "status": t.coded("status", r["status"]),
           "rows": r["rows_loaded"], "rows_quarantined": r["rows_quarantined"],
           "loaded_at": _timestamp(r["loaded_at"])}
          for (d, s, p), r in sorted(latest.items())])

@@ -101,5 +101,12 @@ class Labels:
         return key in labels_of(self.FILE)
 
     def level(self, level: str | None) -> str:
+        if level is None:
+            return self("level_unknown") if self.has("level_unknown") else ""
         return self(f"level_{level}") if level in ("province", "department", "commune",
-                                                   "district") else (level or "")
+                                                   "district") else level
+
+    def coded(self, prefix: str, code: str | None) -> str:
+        """A code the warehouse stores (a note, a status) in words; unknown codes as is."""
+        key = f"{prefix}_{code}"
+        return self(key) if code and self.has(key) else (code or "")

@@ -87,6 +87,15 @@ def test_the_workbook_holds_the_views_figures(warehouse: Settings, tmp_path: Pat
                 ranking[u]["Thay đổi hạng so với kỳ trước"]) for u in ranking} == {
         u: (rank, float(total), float(pct), change) for u, rank, total, pct, change in view}
 
+    # A field whose criteria are all entered by hand, none entered: no data, not 0
+    fields = {r["Mã đơn vị"]: r for r in sheet_rows(written.xlsx,
+                                                   "fields_par_commune_example_comm")}
+    by_name = {str(k).split(" (")[0]: v for k, v in fields[A].items()}
+    assert by_name["Công tác chỉ đạo, điều hành cải cách hành chính và cải cách thể chế"] is None
+    assert by_name["Cải cách thủ tục hành chính"] is not None
+    notes = {r["Ghi chú"] for r in sheet_rows(written.xlsx, "points_lost")}
+    assert "Chưa nhập điểm" in notes and "not entered" not in notes
+
     # The indicators sheet: the quarter's ratio of summed counts, as v_indicator_quarterly
     indicators = [r for r in sheet_rows(written.xlsx, "indicators_units")
                   if r["Mã chỉ tiêu"] == "on_time_rate"]
@@ -185,7 +194,7 @@ def test_the_commands_write_the_files(warehouse: Settings, tmp_path: Path,
                                       "--table", "indicators", *url])
     assert result.exit_code == 0, result.output
     assert sorted(p.name for p in folder.iterdir()) == [
-        "scorecard.vi.xlsx", "scorecard.vi_indicators.csv"]
+        "export.vi.xlsx", "export.vi_indicators.csv"]
     result = CliRunner().invoke(app, ["report", "--province", "91", "--period", "2026-Q1",
                                       "--lang", "en", *url])
     assert result.exit_code == 0, result.output
