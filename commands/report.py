@@ -117,7 +117,8 @@ def export(province: Province, period: PeriodOption, lang: Languages = None,
 
 def quality(out: Annotated[Path | None, typer.Option(
                 "--out", help="folder for quality.<lang>.html (default: "
-                              "REFORMSTATS_DATA_DIR/reports)")] = None,
+                              "REFORMSTATS_DATA_DIR/<out_dir of config/reports.yaml>)")
+            ] = None,
             months: Annotated[int, typer.Option(
                 "--months", min=1, max=120,
                 help="periods ending in the last N months of data present")] = 12,
@@ -130,9 +131,8 @@ def quality(out: Annotated[Path | None, typer.Option(
     if lang not in ("vi", "en"):
         raise typer.BadParameter(f"vi or en, not {lang!r}", param_hint="--lang")
     if out is None:
-        from registry.settings import Settings
-
-        out = Settings.from_env().data_dir / "reports"
+        settings, rs = report_settings()
+        out = settings.data_dir / rs.out_dir
     engine = _open(url)
     try:
         with engine.connect() as conn:
