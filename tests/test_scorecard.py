@@ -209,19 +209,10 @@ def test_the_scorecard_reads_postgres_too(settings: Settings, pg_url: str,
     """The same SQL on PostgreSQL: a month's indicators and scores, read back as a page and
     a workbook (B resolved 20 of 20 on time, A 19 of 20: hand-counted)."""
     from steps.marts import build_indicators
-    from steps.reference import refresh_reference
     from steps.scoring import score_month
-    from tests.test_scoring_step import COUNTERS, dossier_row
-    from warehouse.engine import transaction
-    from warehouse.schema import fact_dossier_monthly
+    from tests.test_scoring_step import postgres_with_march
 
-    pg = Settings(config_dir=settings.config_dir, data_dir=settings.data_dir,
-                  warehouse_url=pg_url)
-    refresh_reference(pg)
-    with transaction(pg_url) as conn:
-        conn.execute(sa.insert(fact_dossier_monthly), [
-            dossier_row(unit, "2026-03", months["2026-03"])
-            for unit, months in COUNTERS.items()])
+    pg = postgres_with_march(settings, pg_url)
     build_indicators(Month.parse("2026-03"), "run-pg", pg)
     score_month(Month.parse("2026-03"), "run-pg", pg)
     [written] = publish(pg, "2026-03", tmp_path)

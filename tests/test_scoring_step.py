@@ -421,11 +421,10 @@ def test_the_ranking_view_compares_with_the_previous_period_and_a_year_earlier(
     assert rows["2026-YTD01"][:3] == (None, None, None)
 
 
-def test_the_shipped_rule_sets_score_on_postgres(settings, pg_url) -> None:
-    """The reference sync (every rule set into dim_scheme, dim_criterion: PostgreSQL
-    enforces the code lengths DuckDB ignores) and a period's scores, on PostgreSQL."""
+def postgres_with_march(settings: Settings, pg_url: str) -> Settings:
+    """`settings` on the PostgreSQL warehouse at `pg_url`, its reference synced and March
+    2026's dossier counters of COUNTERS inserted."""
     from steps.reference import refresh_reference
-    from steps.scoring import score
 
     pg = Settings(config_dir=settings.config_dir, data_dir=settings.data_dir,
                   warehouse_url=pg_url)
@@ -434,6 +433,15 @@ def test_the_shipped_rule_sets_score_on_postgres(settings, pg_url) -> None:
         conn.execute(sa.insert(fact_dossier_monthly), [
             dossier_row(unit, "2026-03", months["2026-03"])
             for unit, months in COUNTERS.items()])
+    return pg
+
+
+def test_the_shipped_rule_sets_score_on_postgres(settings, pg_url) -> None:
+    """The reference sync (every rule set into dim_scheme, dim_criterion: PostgreSQL
+    enforces the code lengths DuckDB ignores) and a period's scores, on PostgreSQL."""
+    from steps.scoring import score
+
+    pg = postgres_with_march(settings, pg_url)
     audit = score(Period.parse("2026-03"), "run-pg", pg)
     with transaction(pg_url) as conn:
         criteria = conn.execute(sa.text(
