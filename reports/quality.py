@@ -38,6 +38,7 @@ import sqlalchemy as sa
 
 from reports.settings import Labels
 from reports.tables import Column, Table
+from warehouse.read import LATEST_RUNS
 
 LABELS_FILE = Path(__file__).with_name("quality_labels.yaml")
 REASONS_SHOWN = 300  # characters of a quarantine reason the page shows
@@ -131,28 +132,12 @@ def _window_start(conn: sa.Connection, since_period_id: int | None, months: int,
     return _month_start(end, months - 1)
 
 
-# The run of each partition whose results count: the one that checked last.
-_LATEST_RUNS = """
-    WITH runs AS (
-        SELECT d.source, d.dataset, d.period_id, d.run_id, max(d.checked_at) AS checked_at
-        FROM dq_result d JOIN dim_period p ON p.period_id = d.period_id
-        WHERE p.last_day >= CAST(:start AS DATE)
-        GROUP BY d.source, d.dataset, d.period_id, d.run_id),
-    latest AS (
-        SELECT r.source, r.dataset, r.period_id, r.run_id FROM runs r
-        WHERE NOT EXISTS (
-            SELECT 1 FROM runs o
-            WHERE o.source = r.source AND o.dataset = r.dataset
-              AND o.period_id = r.period_id
-              AND (o.checked_at > r.checked_at
-                   OR (o.checked_at = r.checked_at AND o.run_id > r.run_id))))"""
-
 _PERIOD = "p.label AS period, p.period_type, p.first_day, p.last_day"
 
 
 def _check_counts(conn: sa.Connection, start: dt.date) -> list[dict[str, Any]]:
     """Per (dataset, source, period): the checks its latest run ran, and failed."""
-    return _rows(conn, f"""{_LATEST_RUNS},
+    return _rows(conn, f"""{LATEST_RUNS},
     checks AS (
         SELECT d.dataset, d.source, d.period_id, d.check_name,
                max(CASE WHEN d.success THEN 0 ELSE 1 END) AS failed
@@ -169,7 +154,7 @@ def _check_counts(conn: sa.Connection, start: dt.date) -> list[dict[str, Any]]:
 
 
 def _failed_checks(conn: sa.Connection, start: dt.date) -> list[dict[str, Any]]:
-    return _rows(conn, f"""{_LATEST_RUNS}
+    return _rows(conn, f"""{LATEST_RUNS}
         SELECT d.dataset, d.source, d.period_id, {_PERIOD}, d.check_name, d.severity,
                d.unit_code, sum(d.unexpected_count) AS unexpected,
                count(d.unexpected_count) AS counted

@@ -1,4 +1,5 @@
-"""Reading warehouse facts for the marts: a month's counters summed per unit."""
+"""Reading the warehouse: a month's counters summed per unit (the marts), and which run of
+a partition counts (the quality page, the alerts)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,23 @@ from typing import Any
 import sqlalchemy as sa
 
 from warehouse.schema import metadata
+
+# The run of each partition whose data-quality results count: the one that checked last
+# (CTEs `runs` and `latest`, for partitions whose period ends on or after :start).
+LATEST_RUNS = """
+    WITH runs AS (
+        SELECT d.source, d.dataset, d.period_id, d.run_id, max(d.checked_at) AS checked_at
+        FROM dq_result d JOIN dim_period p ON p.period_id = d.period_id
+        WHERE p.last_day >= CAST(:start AS DATE)
+        GROUP BY d.source, d.dataset, d.period_id, d.run_id),
+    latest AS (
+        SELECT r.source, r.dataset, r.period_id, r.run_id FROM runs r
+        WHERE NOT EXISTS (
+            SELECT 1 FROM runs o
+            WHERE o.source = r.source AND o.dataset = r.dataset
+              AND o.period_id = r.period_id
+              AND (o.checked_at > r.checked_at
+                   OR (o.checked_at = r.checked_at AND o.run_id > r.run_id))))"""
 
 
 def sum_by_unit(conn: sa.Connection, table_name: str, columns: Sequence[str],

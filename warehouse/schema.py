@@ -370,6 +370,48 @@ fact_766_reconciliation = sa.Table(
     *_loaded(fetch=False),
 )
 
+# Alerts (alerts/): what is open per route, so that an open failure is not sent again on
+# every run and survives restarts; and every message, kept until delivered (the outbox).
+alert_state = sa.Table(
+    "alert_state", metadata,
+    sa.Column("route", sa.String(64), primary_key=True),
+    sa.Column("fingerprint", sa.String(32), primary_key=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("dataset", sa.String(64), nullable=False),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("period_id", sa.Integer, nullable=False, autoincrement=False),
+    sa.Column("unit_code", sa.String(32)),
+    sa.Column("check_name", sa.String(255), nullable=False),
+    sa.Column("rows_affected", sa.BigInteger),
+    sa.Column("alert_json", sa.Text, nullable=False),
+    sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_sent_at", sa.DateTime(timezone=True)),
+    sa.Column("closed_at", sa.DateTime(timezone=True)),
+    sa.Column("times_sent", sa.Integer, nullable=False),
+    sa.Column("times_suppressed", sa.Integer, nullable=False),
+)
+
+alert_message = sa.Table(
+    "alert_message", metadata,
+    sa.Column("message_id", sa.String(32), primary_key=True),
+    sa.Column("route", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(255), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("subject", sa.String(500), nullable=False),
+    sa.Column("body_json", sa.Text, nullable=False),
+    sa.Column("alerts", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("last_error", sa.String(255)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("delivered_at", sa.DateTime(timezone=True)),
+    sa.Index("ix_alert_message_pending", "status", "next_attempt_at"),
+)
+
 # Comments: those warehouse/dictionary.yaml gives and every upgrade writes (COMMENT ON),
 # so that this module and the migrated database agree, comments included.
 attach_comments(metadata)
