@@ -11,7 +11,6 @@ error (an error is recorded as its type, or the HTTP status).
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import os
 import smtplib
@@ -22,7 +21,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
 from alerts.render import Message, body
 from alerts.routing import Channel, Routing
@@ -54,16 +53,6 @@ class SmtpSettings:
         return f"SmtpSettings(host={self.host!r}, port={self.port}, login={self.login!r})"
 
     @classmethod
-    def from_uri(cls, uri: str) -> SmtpSettings:
-        """From a Connection URI: smtp://login:password@host:port?from_email=…&starttls=…"""
-        parts = urlsplit(uri)
-        extra = {k: v[-1] for k, v in parse_qs(parts.query).items()}
-        return cls.from_fields(host=parts.hostname or "", port=parts.port,
-                               login=unquote(parts.username) if parts.username else None,
-                               password=unquote(parts.password) if parts.password else None,
-                               extra=extra)
-
-    @classmethod
     def from_fields(cls, *, host: str, port: int | None, login: str | None,
                     password: str | None, extra: Mapping[str, Any]) -> SmtpSettings:
         def flag(name: str, default: bool) -> bool:
@@ -80,16 +69,17 @@ class SmtpSettings:
 
 
 def smtp_from_environment(connection_id: str) -> SmtpSettings | None:
-    """The SMTP Connection as Airflow reads it from the environment (AIRFLOW_CONN_<ID>)."""
-    uri = os.environ.get(f"AIRFLOW_CONN_{connection_id.upper()}")
-    if not uri:
+    """The SMTP Connection from the environment (AIRFLOW_CONN_<ID>, a URI or JSON), parsed
+    as Airflow parses it."""
+    from airflow.sdk.definitions.connection import Connection
+
+    value = os.environ.get(f"AIRFLOW_CONN_{connection_id.upper()}")
+    if not value:
         return None
-    if uri.lstrip().startswith("{"):
-        raw = json.loads(uri)
-        return SmtpSettings.from_fields(host=raw.get("host", ""), port=raw.get("port"),
-                                        login=raw.get("login"), password=raw.get("password"),
-                                        extra=raw.get("extra") or {})
-    return SmtpSettings.from_uri(uri)
+    conn = (Connection.from_json(value, conn_id=connection_id)
+            if value.lstrip().startswith("{") else Connection.from_uri(value, connection_id))
+    return SmtpSettings.from_fields(host=conn.host or "", port=conn.port, login=conn.login,
+                                    password=conn.password, extra=conn.extra_dejson)
 
 
 def send_email(smtp: SmtpSettings | None, to: tuple[str, ...], message: Message) -> None:

@@ -20,78 +20,35 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable, Sequence
 
 import sqlalchemy as sa
 
 from alerts.model import Alert
 from alerts.routing import OPS, Routing
-from domain.periods import Month
+from domain.periods import VN_TZ, Month
+from domain.units import Unit, UnitRegistry, province_in
 from registry.datasets import Registry
-from warehouse.read import LATEST_RUNS
-
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
-
-
-def _rows(conn: sa.Connection, sql: str, **params: Any) -> list[dict[str, Any]]:
-    return [dict(r._mapping) for r in conn.execute(sa.text(sql), params)]
-
-
-def _date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    return value if isinstance(value, dt.date) else dt.date.fromisoformat(str(value)[:10])
+from warehouse.read import LATEST_RUNS, month_start
+from warehouse.read import as_date as _date
+from warehouse.read import rows as _rows
 
 
 def window_start(today: dt.date, lookback_months: int) -> dt.date:
     """The first day of the month `lookback_months - 1` months before today's."""
-    index = today.year * 12 + today.month - 1 - max(lookback_months - 1, 0)
-    return dt.date(index // 12, index % 12 + 1, 1)
+    return month_start(today, max(lookback_months - 1, 0))
 
 
 def province_of_source(source: str) -> str | None:
     return source.removeprefix("onestop_") if source.startswith("onestop_") else None
 
 
-@dataclass
-class Hierarchy:
-    """dim_unit: each unit's versions (valid_from, valid_to, parent, name)."""
+def read_units(conn: sa.Connection) -> UnitRegistry:
+    """Every unit of dim_unit in every version (reference, configured and registered), for
+    the hierarchy of any period."""
+    from warehouse.schema import dim_unit
 
-    versions: Mapping[str, list[tuple[dt.date, dt.date | None, str | None, str]]]
-
-    @classmethod
-    def read(cls, conn: sa.Connection) -> Hierarchy:
-        found: dict[str, list[tuple[dt.date, dt.date | None, str | None, str]]] = \
-            defaultdict(list)
-        for row in _rows(conn, "SELECT unit_code, valid_from, valid_to, parent_code, name_vi "
-                               "FROM dim_unit"):
-            found[row["unit_code"]].append((_date(row["valid_from"]), row["valid_to"] and
-                                            _date(row["valid_to"]), row["parent_code"],
-                                            row["name_vi"]))
-        return cls(found)
-
-    def _version(self, unit: str, on: dt.date) -> tuple[str | None, str] | None:
-        for start, end, parent, name in self.versions.get(unit, ()):
-            if start <= on and (end is None or end > on):
-                return parent, name
-        return None
-
-    def ancestry(self, unit: str, on: dt.date) -> list[str]:
-        """The unit, then its parents, as the hierarchy was on `on` (the unit alone when it
-        is not known then)."""
-        chain = [unit]
-        while len(chain) < 10:
-            version = self._version(chain[-1], on)
-            if version is None or not version[0] or version[0] in chain:
-                break
-            chain.append(version[0])
-        return chain
-
-    def name(self, unit: str, on: dt.date) -> str | None:
-        version = self._version(unit, on)
-        return version[1] if version else None
+    return UnitRegistry([Unit.from_row(r) for r in conn.execute(sa.select(dim_unit))], [])
 
 
 # -- data quality and rejected partitions -------------------------------------------
@@ -185,7 +142,7 @@ def freshness_alerts(conn: sa.Connection, registry: Registry, onestop_provinces:
 
 
 # -- targets --------------------------------------------------------------------------
-def target_alerts(conn: sa.Connection, routing: Routing, hierarchy: Hierarchy,
+def target_alerts(conn: sa.Connection, routing: Routing, units: UnitRegistry,
                   start: dt.date) -> dict[str, list[Alert]]:
     """Per office with targets: its units' monthly indicators below the office's target
     (or, with `targets: true`, those the catalogue marks as not met)."""
@@ -202,7 +159,7 @@ def target_alerts(conn: sa.Connection, routing: Routing, hierarchy: Hierarchy,
     found: dict[str, list[Alert]] = defaultdict(list)
     for r in rows:
         last_day = _date(r["last_day"])
-        ancestry = hierarchy.ancestry(r["unit_code"], last_day)
+        ancestry = units.ancestry(r["unit_code"], last_day)
         for code, office in offices.items():
             if not office.oversees(ancestry):
                 continue
@@ -225,7 +182,7 @@ def target_alerts(conn: sa.Connection, routing: Routing, hierarchy: Hierarchy,
 
 
 # -- all of it, routed ------------------------------------------------------------------
-def route_alerts(alerts: Sequence[Alert], routing: Routing, hierarchy: Hierarchy
+def route_alerts(alerts: Sequence[Alert], routing: Routing, units: UnitRegistry
                  ) -> dict[str, list[Alert]]:
     """Each alert to every office overseeing its unit that receives its kind; to ops when
     none does (nothing is dropped). Names the unit as dim_unit has it for the period."""
@@ -233,7 +190,7 @@ def route_alerts(alerts: Sequence[Alert], routing: Routing, hierarchy: Hierarchy
     for alert in alerts:
         offices = []
         if alert.unit_code:
-            offices = routing.offices_for(hierarchy.ancestry(alert.unit_code,
+            offices = routing.offices_for(units.ancestry(alert.unit_code,
                                                              alert.period_last_day),
                                           alert.kind)
         for route in offices or [routing.ops]:
@@ -241,15 +198,15 @@ def route_alerts(alerts: Sequence[Alert], routing: Routing, hierarchy: Hierarchy
     return dict(routed)
 
 
-def named(alerts: Iterable[Alert], hierarchy: Hierarchy) -> list[Alert]:
+def named(alerts: Iterable[Alert], units: UnitRegistry) -> list[Alert]:
     """The alerts with their unit's name and province as dim_unit has them for the period."""
     found = []
     for alert in alerts:
         if alert.unit_code:
-            on = alert.period_last_day
-            province = hierarchy.ancestry(alert.unit_code, on)[-1]
-            alert = alert.named(hierarchy.name(alert.unit_code, on), province,
-                                hierarchy.name(province, on))
+            valid = units.valid(alert.period_last_day)
+            unit, province = valid.get(alert.unit_code), province_in(valid, alert.unit_code)
+            alert = alert.named(unit.name_vi if unit else None, province,
+                                valid[province].name_vi if province else None)
         found.append(alert)
     return found
 
@@ -257,14 +214,14 @@ def named(alerts: Iterable[Alert], hierarchy: Hierarchy) -> list[Alert]:
 def open_alerts(conn: sa.Connection, routing: Routing, registry: Registry,
                 onestop_provinces: Iterable[str], now: dt.datetime) -> dict[str, list[Alert]]:
     """route -> the alerts open for it now."""
-    today = now.astimezone(VIETNAM).date()
+    today = now.astimezone(VN_TZ).date()
     start = window_start(today, routing.lookback_months)
-    hierarchy = Hierarchy.read(conn)
+    units = read_units(conn)
     found = [*quality_alerts(conn, start),
              *freshness_alerts(conn, registry, onestop_provinces, today,
                                routing.lookback_months)]
-    routed = route_alerts(named(found, hierarchy), routing, hierarchy)
-    for code, alerts in target_alerts(conn, routing, hierarchy, start).items():
-        routed.setdefault(code, []).extend(named(alerts, hierarchy))
+    routed = route_alerts(named(found, units), routing, units)
+    for code, alerts in target_alerts(conn, routing, units, start).items():
+        routed.setdefault(code, []).extend(named(alerts, units))
     routed.setdefault(OPS, [])
     return routed

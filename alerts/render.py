@@ -21,7 +21,8 @@ import yaml
 
 from alerts.model import Alert
 from alerts.routing import Route
-from reports.tables import written_number
+from domain.periods import VN_TZ
+from reports.tables import written_number, written_percent
 
 HERE = Path(__file__).parent
 SCHEMA = "reformstats.alert/1"
@@ -92,10 +93,6 @@ def link_for(alert: Alert, reports: str, lang: str) -> str:
     return f"{reports}/quality.{lang}.html"
 
 
-def _percent(value: float, lang: str) -> str:
-    return written_number(value * 100, lang) + (" %" if lang == "vi" else "%")
-
-
 def view(alert: Alert, lang: str, reports: str, since: dt.datetime | None = None
          ) -> dict[str, Any]:
     """What the template shows of one alert, in one language."""
@@ -113,8 +110,8 @@ def view(alert: Alert, lang: str, reports: str, since: dt.datetime | None = None
     elif alert.kind == "target":
         indicator = t["indicators"].get(alert.check_name, alert.check_name)
         what = t["target"].format(indicator=indicator,
-                                  value=_percent(facts["value"], lang),
-                                  target=_percent(facts["target"], lang),
+                                  value=written_percent(facts["value"], lang),
+                                  target=written_percent(facts["target"], lang),
                                   numerator=written_number(facts["numerator"], lang, 0),
                                   denominator=written_number(facts["denominator"], lang, 0))
     else:
@@ -163,7 +160,7 @@ def compose(route: Route, kind: str, alerts: Sequence[Alert], *, reports: str,
     """The message for a route: `kind` alert (new or re-sent alerts), recovery or digest."""
     since = since or {}
     texts, subject = {}, ""
-    day = now.astimezone(dt.timezone(dt.timedelta(hours=7))).date().isoformat()
+    day = now.astimezone(VN_TZ).date().isoformat()
     ordered = sorted(alerts, key=lambda a: (SECTIONS.index(a.kind), a.period, a.unit_code
                                             or "", a.dataset, a.check_name))
     for lang in route.languages:

@@ -13,10 +13,11 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from alerts.deliver import SmtpSettings, deliver_rows, smtp_from_environment
-from alerts.evaluate import VIETNAM, open_alerts, window_start
+from alerts.evaluate import open_alerts, window_start
 from alerts.render import Message, compose, compose_ops
 from alerts.routing import OPS, Routing, load_routing
 from alerts.state import digest_due, enqueue, pending, reconcile, record_attempts
+from domain.periods import VN_TZ
 from registry.settings import Settings
 
 log = logging.getLogger("reformstats.alerts")
@@ -49,8 +50,8 @@ def run_alerts(settings: Settings, *, now: dt.datetime | None = None,
     clock = clock or (lambda: now)
     smtp = smtp or smtp_from_environment(routing.smtp_connection_id)
     reports = reports_location(settings, routing)
-    today = now.astimezone(VIETNAM).date()
-    day_start = dt.datetime.combine(today, dt.time(), VIETNAM)
+    today = now.astimezone(VN_TZ).date()
+    day_start = dt.datetime.combine(today, dt.time(), VN_TZ)
     made: list[Message] = []
     with transaction(settings.warehouse_url) as conn:
         routed = open_alerts(conn, routing, settings.registry,

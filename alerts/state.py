@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from alerts.model import Alert, worse
 from alerts.render import Message
 from alerts.routing import Routing
+from domain.periods import VN_TZ
 from warehouse.schema import alert_message, alert_state
 
 STATE_LOCK = "alert_state"
@@ -137,7 +138,7 @@ def reconcile(conn: sa.Connection, routed: Mapping[str, Sequence[Alert]], routin
 def digest_due(conn: sa.Connection, route: str, now: dt.datetime, digest_hour: int) -> bool:
     """Whether the route's daily digest is due: at or after the digest hour (Vietnam time)
     and none made yet that day."""
-    local = now.astimezone(dt.timezone(dt.timedelta(hours=7)))
+    local = now.astimezone(VN_TZ)
     if local.hour < digest_hour:
         return False
     day_start = local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(dt.UTC)

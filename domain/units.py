@@ -17,6 +17,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 LEVELS = ("province", "department", "commune", "district")
 
@@ -35,6 +36,14 @@ class Unit:
 
     def valid_on(self, on: dt.date) -> bool:
         return _valid(on, self.valid_from, self.valid_to)
+
+    @classmethod
+    def from_row(cls, row: Any) -> Unit:
+        """A unit from a dim_unit row (attribute access)."""
+        return cls(unit_code=row.unit_code, name_vi=row.name_vi, level=row.level,
+                   parent_code=row.parent_code, stat_code=row.stat_code,
+                   valid_from=row.valid_from, valid_to=row.valid_to,
+                   agency_code=row.agency_code, origin=row.origin)
 
 
 @dataclass(frozen=True)
@@ -156,6 +165,16 @@ class UnitRegistry:
 
     def children(self, parent_code: str, on: dt.date) -> list[Unit]:
         return [u for u in self.valid(on).values() if u.parent_code == parent_code]
+
+    def ancestry(self, unit_code: str, on: dt.date) -> list[str]:
+        """The unit, then its parents (nearest first), among the units valid on a date; the
+        unit alone when it is not known then."""
+        valid, chain = self.valid(on), [unit_code]
+        parent = getattr(valid.get(unit_code), "parent_code", None)
+        while parent and parent not in chain and len(chain) < 10:
+            chain.append(parent)
+            parent = getattr(valid.get(parent), "parent_code", None)
+        return chain
 
     def province_of(self, unit_code: str, on: dt.date) -> str | None:
         """The province a unit belongs to on a date (itself for a province), following

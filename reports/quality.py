@@ -38,7 +38,9 @@ import sqlalchemy as sa
 
 from reports.settings import Labels
 from reports.tables import Column, Table
-from warehouse.read import LATEST_RUNS
+from warehouse.read import LATEST_RUNS, month_start
+from warehouse.read import as_date as _as_date
+from warehouse.read import rows as _rows
 
 LABELS_FILE = Path(__file__).with_name("quality_labels.yaml")
 REASONS_SHOWN = 300  # characters of a quarantine reason the page shows
@@ -93,26 +95,6 @@ class QualityPage:
 
 # -- reading --------------------------------------------------------------------------
 
-def _rows(conn: sa.Connection, sql: str | sa.TextClause, **params: Any
-          ) -> list[dict[str, Any]]:
-    clause = sa.text(sql) if isinstance(sql, str) else sql
-    return [dict(r._mapping) for r in conn.execute(clause, params)]
-
-
-def _month_start(day: dt.date, months_back: int) -> dt.date:
-    """The first day of the month `months_back` months before `day`'s."""
-    index = day.year * 12 + day.month - 1 - months_back
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def _as_date(value: Any) -> dt.date:
-    if isinstance(value, dt.datetime):
-        return value.date()
-    if isinstance(value, dt.date):
-        return value
-    return dt.date.fromisoformat(str(value)[:10])
-
-
 def _window_start(conn: sa.Connection, since_period_id: int | None, months: int,
                   now: dt.datetime) -> dt.date:
     if since_period_id is not None:
@@ -129,7 +111,7 @@ def _window_start(conn: sa.Connection, since_period_id: int | None, months: int,
                               UNION SELECT period_id FROM load_audit)""")).scalar()
     today = now.date()
     end = min(_as_date(latest), today) if latest is not None else today
-    return _month_start(end, months - 1)
+    return month_start(end, months - 1)
 
 
 _PERIOD = "p.label AS period, p.period_type, p.first_day, p.last_day"

@@ -12,7 +12,7 @@ import jinja2
 
 from reports.scorecard import Scorecard, Trend
 from reports.settings import Labels
-from reports.tables import Column, written_number
+from reports.tables import Column, written_number, written_percent
 
 TEMPLATES = Path(__file__).with_name("templates")
 LEVEL_COLOURS = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
@@ -33,7 +33,7 @@ def format_value(value: Any, fmt: str, lang: str) -> str:
         return (("+" if number > 0 else "") + written_number(number, lang, 0)) if number \
             else "0"
     if fmt == "ratio":
-        return written_number(number * 100, lang) + ("%" if lang == "en" else " %")
+        return written_percent(number, lang)
     return written_number(number, lang)  # decimal, percent
 
 

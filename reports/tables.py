@@ -61,6 +61,11 @@ class Table:
         return [[row.get(c.key) for c in self.columns] for row in self.rows]
 
 
+def written_percent(fraction: float, lang: str) -> str:
+    """A fraction as a percentage: 98,50 % in Vietnamese, 98.50% in English."""
+    return written_number(fraction * 100, lang) + ("%" if lang == "en" else " %")
+
+
 def written_number(value: Any, lang: str, places: int = 2) -> str:
     """A number as the language writes it: 1.234,56 in Vietnamese, 1,234.56 in English;
     "" for a missing value."""

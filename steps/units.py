@@ -65,11 +65,7 @@ def _registered(url: str, on: dt.date) -> tuple[dict[tuple[str, str], str], list
                 sa.or_(dim_unit.c.valid_to.is_(None), dim_unit.c.valid_to > on))).all()
     finally:
         engine.dispose()
-    units = [Unit(unit_code=r.unit_code, name_vi=r.name_vi, level=r.level,
-                  parent_code=r.parent_code, stat_code=r.stat_code, valid_from=r.valid_from,
-                  valid_to=r.valid_to, agency_code=r.agency_code, origin=r.origin)
-             for r in rows]
-    return ids, units
+    return ids, [Unit.from_row(r) for r in rows]
 
 
 def known_units(settings: Settings, on: dt.date) -> UnitRegistry:

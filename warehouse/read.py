@@ -3,12 +3,34 @@ a partition counts (the quality page, the alerts)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
 
 from warehouse.schema import metadata
+
+
+def rows(conn: sa.Connection, sql: str | sa.TextClause, **params: Any) -> list[dict[str, Any]]:
+    """A query's rows as dicts."""
+    clause = sa.text(sql) if isinstance(sql, str) else sql
+    return [dict(r._mapping) for r in conn.execute(clause, params)]
+
+
+def as_date(value: Any) -> dt.date:
+    """A date column's value as a date (engines return dates, datetimes or text)."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def month_start(day: dt.date, months_back: int) -> dt.date:
+    """The first day of the month `months_back` months before `day`'s."""
+    index = day.year * 12 + day.month - 1 - months_back
+    return dt.date(index // 12, index % 12 + 1, 1)
 
 # The run of each partition whose data-quality results count: the one that checked last
 # (CTEs `runs` and `latest`, for partitions whose period ends on or after :start).
