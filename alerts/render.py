@@ -107,6 +107,11 @@ def view(alert: Alert, lang: str, reports: str, since: dt.datetime | None = None
     detail = None
     if alert.kind == "data_quality":
         what = describe(alert.check_name, lang)
+        if "previous" in facts:  # a jump: the unit's value before and now
+            detail = t["jump_detail"].format(
+                before=facts["previous_period"], now=alert.period,
+                previous=written_number(facts["previous"], lang, 0),
+                current=written_number(facts["current"], lang, 0))
     elif alert.kind == "target":
         indicator = t["indicators"].get(alert.check_name, alert.check_name)
         what = t["target"].format(indicator=indicator,
@@ -194,9 +199,10 @@ def compose_ops(route: Route, failure: Mapping[str, Any], now: dt.datetime) -> M
     texts, subject = {}, ""
     for lang in route.languages:
         t = labels(lang)
-        title = t["subject_ops"].format(brand=t["brand"], **{
-            "dag": failure.get("dag_id"), "task": failure.get("task_id") or "(run)",
-            "try_number": failure.get("try_number") or "—"})
+        title = t["subject_run" if failure.get("kind") == "run_failed" else "subject_ops"
+                  ].format(brand=t["brand"], dag=failure.get("dag_id"),
+                           task=failure.get("task_id"), run=failure.get("run_id"),
+                           try_number=failure.get("try_number") or "—")
         texts[lang] = _template().render(kind="ops", ops={**failure, "title": title}, t=t)
         subject = subject or title
     return Message(route=route.code, kind="ops", subject=subject, texts=texts,

@@ -15,6 +15,7 @@ from airflow.sdk import AssetAny, Param, task
 
 from plugins.assets import asset_of
 from plugins.monthly import pipeline_dag, prepared_warehouse
+from plugins.notifiers import fail_fast
 from registry.settings import load_registry
 
 REGISTRY = load_registry()
@@ -25,6 +26,7 @@ INPUTS = [asset_of(REGISTRY[name]) for name in dict.fromkeys(
 
 
 @task
+@fail_fast()
 def months(params=None, triggering_asset_events=None) -> list[str]:
     """The months to rebuild: the `month` param, else those the asset events name."""
     from domain.periods import Month
@@ -40,6 +42,7 @@ def months(params=None, triggering_asset_events=None) -> list[str]:
 
 
 @task(outlets=[asset_of(INDICATORS)])
+@fail_fast()
 def build_indicators(month: str, run_id: str | None = None, outlet_events=None) -> dict:
     from domain.periods import Month
     from plugins.assets import announce_month
@@ -52,24 +55,22 @@ def build_indicators(month: str, run_id: str | None = None, outlet_events=None) 
 
 
 @task(outlets=[asset_of(SCORES)])
+@fail_fast()
 def score(month: str, run_id: str | None = None, outlet_events=None) -> list[dict]:
-    from airflow.sdk.exceptions import AirflowFailException
-
     from domain.periods import Month
-    from marts.rulesets import RuleSetError
     from plugins.assets import announce_month
     from plugins.hooks import pipeline_settings
     from steps.scoring import score_month
 
-    try:
-        audits = score_month(Month.parse(month), run_id or "manual", pipeline_settings())
-    except RuleSetError as exc:  # the same files fail again: no retry, fix them
-        raise AirflowFailException(f"{exc}\n(`reformstats scoring check`)") from exc
+    # a criterion set that does not check out fails at once (fail_fast): the same files
+    # fail again; `reformstats scoring check` says why
+    audits = score_month(Month.parse(month), run_id or "manual", pipeline_settings())
     announce_month(outlet_events, SCORES, month)
     return audits
 
 
 @task
+@fail_fast()
 def report(month: str) -> list[dict]:
     """The scorecards of the periods the month ends (HTML, .xlsx, CSV), read-only."""
     from domain.periods import Month

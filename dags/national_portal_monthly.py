@@ -21,6 +21,7 @@ from airflow.sdk import task, task_group
 
 from plugins.assets import announce_month, asset_of
 from plugins.monthly import opening_tasks, pipeline_dag
+from plugins.notifiers import fail_fast
 from registry.settings import Settings, load_registry
 
 DATASETS = {d.name: d for d in load_registry().of_source("national_portal", kind="fact")}
@@ -28,6 +29,7 @@ PORTAL = Settings.from_env().sources.national_portal
 
 
 @task
+@fail_fast()
 def periods(month: str, period_types: list[str]) -> list[str]:
     """The periods of the dataset's types that end with this month, as labels."""
     from domain.periods import Month, periods_ending
@@ -38,6 +40,7 @@ def periods(month: str, period_types: list[str]) -> list[str]:
 # One extract at a time against the portal (it asks for ~1 request/s), whichever run or
 # dataset it belongs to: the pool of config/sources.yaml.
 @task(max_active_tis_per_dagrun=1, pool=PORTAL.pool)
+@fail_fast()
 def extract(dataset: str, period: str) -> dict:
     from airflow.sdk.exceptions import AirflowSkipException
 
@@ -54,6 +57,7 @@ def extract(dataset: str, period: str) -> dict:
 
 
 @task
+@fail_fast()
 def validate(ref: dict) -> dict:
     from plugins.hooks import pipeline_settings
     from steps.national_portal import validate
@@ -62,16 +66,13 @@ def validate(ref: dict) -> dict:
 
 
 @task
+@fail_fast()
 def load(validated: dict, run_id: str | None = None, outlet_events=None) -> dict:
-    from airflow.sdk.exceptions import AirflowFailException
-
     from plugins.hooks import pipeline_settings
-    from steps.national_portal import PartitionRejected, load
+    from steps.national_portal import load
 
-    try:
-        audit = load(validated, run_id or "manual", pipeline_settings())
-    except PartitionRejected as exc:  # the same answer would be rejected again: no retry
-        raise AirflowFailException(str(exc)) from exc
+    # a rejected partition fails at once (fail_fast): the same answer would be rejected again
+    audit = load(validated, run_id or "manual", pipeline_settings())
     from domain.periods import Period
 
     label = validated["month"]  # the period's label: the marts rebuild its last month,

@@ -13,12 +13,14 @@ from airflow.sdk import task, task_group
 
 from plugins.assets import announce_month, asset_of
 from plugins.monthly import opening_tasks, pipeline_dag
+from plugins.notifiers import fail_fast
 from registry.settings import load_registry
 
 DOSSIERS = load_registry()["dossiers"]
 
 
 @task
+@fail_fast()
 def provinces() -> list[str]:
     from plugins.hooks import pipeline_settings
 
@@ -26,6 +28,7 @@ def provinces() -> list[str]:
 
 
 @task
+@fail_fast()
 def extract_dossiers(province: str, month: str) -> dict:
     from domain.periods import Month
     from plugins.hooks import OneStopHook, pipeline_settings, source_config
@@ -37,6 +40,7 @@ def extract_dossiers(province: str, month: str) -> dict:
 
 
 @task
+@fail_fast()
 def extract_aggregates(province: str, month: str) -> dict:
     from domain.periods import Month
     from plugins.hooks import OneStopHook, pipeline_settings, source_config
@@ -48,6 +52,7 @@ def extract_aggregates(province: str, month: str) -> dict:
 
 
 @task
+@fail_fast()
 def validate_dossiers(ref: dict) -> dict:
     from plugins.hooks import pipeline_settings
     from steps.onestop import validate_dossiers
@@ -56,6 +61,7 @@ def validate_dossiers(ref: dict) -> dict:
 
 
 @task(outlets=[asset_of(DOSSIERS)])
+@fail_fast()
 def load_month(validated: dict, aggregates: dict, run_id: str | None = None,
                outlet_events=None) -> dict:
     from plugins.hooks import pipeline_settings

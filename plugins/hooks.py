@@ -10,6 +10,8 @@ come from config/sources.yaml (registry.sources):
   REFORMSTATS_ONESTOP_<CODE>_URL / _CLIENT_ID / _CLIENT_SECRET.
 - `reformstats_warehouse`: its URI is the warehouse URL; falls back to
   REFORMSTATS_WAREHOUSE_URL, then the embedded DuckDB file.
+- `reformstats_smtp` (smtp; the id is config/alerts.yaml's smtp.connection_id): the server
+  alerts are e-mailed through; extras from_email, starttls, ssl, timeout.
 """
 
 from __future__ import annotations
@@ -78,14 +80,24 @@ class NationalPortalHook(BaseHook):
 def source_config(hook: NationalPortalHook | OneStopHook) -> Any:
     """The hook's client configuration; a source with no URL fails the task at once,
     without retries (retrying cannot configure it)."""
-    from airflow.sdk.exceptions import AirflowFailException
+    from plugins.notifiers import fail_fast
 
-    from sources.errors import SourceNotConfiguredError
-
-    try:
+    with fail_fast():
         return hook.get_config()
-    except SourceNotConfiguredError as exc:
-        raise AirflowFailException(str(exc)) from exc
+
+
+def smtp_settings(settings: Settings) -> Any:
+    """The SMTP server alerts are sent through: the Connection config/alerts.yaml names
+    (conn type smtp), else the same Connection as AIRFLOW_CONN_<ID>; None if neither."""
+    from alerts.deliver import SmtpSettings, smtp_from_environment
+    from alerts.routing import load_routing
+
+    conn_id = load_routing(settings.config_dir).smtp_connection_id
+    conn = _connection(conn_id)
+    if conn is None or not conn.host:
+        return smtp_from_environment(conn_id)
+    return SmtpSettings.from_fields(host=conn.host, port=conn.port, login=conn.login,
+                                    password=conn.password, extra=conn.extra_dejson or {})
 
 
 def dossier_hash_key(settings: Settings) -> bytes:

@@ -11,7 +11,7 @@ from typing import Any
 import pendulum
 from airflow.sdk import CronDataIntervalTimetable, XComArg, dag, task
 
-from plugins.notifiers import notify_ops
+from plugins.notifiers import OpsNotifier, fail_fast
 from registry.runtime import runtime_settings
 
 START_DATE = pendulum.datetime(2019, 1, 1, tz="Asia/Ho_Chi_Minh")
@@ -23,7 +23,7 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_delay": dt.timedelta(minutes=RUNTIME["retry_delay_minutes"]),
     "retry_exponential_backoff": True,
     "execution_timeout": dt.timedelta(minutes=RUNTIME["task_timeout_minutes"]),
-    "on_failure_callback": notify_ops,
+    "on_failure_callback": OpsNotifier(),
 }
 
 
@@ -35,15 +35,16 @@ def monthly_schedule() -> CronDataIntervalTimetable:
 def pipeline_dag(dag_id: str, *, doc: str | None, tags: list[str], max_active_runs: int,
                  schedule: Any = None, **options: Any) -> Any:
     """The `@dag` decorator with what every DAG here shares: start date, no catch-up
-    (backfills are explicit), default args with the ops notifier; the monthly schedule
+    (backfills are explicit), the ops notifier on every task and on the run; the monthly schedule
     unless another is given."""
     return dag(dag_id=dag_id, schedule=schedule or monthly_schedule(), start_date=START_DATE,
                catchup=False, max_active_runs=max_active_runs, default_args=DEFAULT_ARGS,
                dagrun_timeout=dt.timedelta(hours=RUNTIME["dagrun_timeout_hours"]),
-               tags=tags, doc_md=doc, **options)
+               on_failure_callback=OpsNotifier(), tags=tags, doc_md=doc, **options)
 
 
 @task
+@fail_fast()
 def partition(data_interval_start=None, data_interval_end=None) -> str:
     """The month this run loads ('YYYY-MM'); fails loudly without a one-month interval."""
     from domain.periods import month_of_interval
@@ -52,6 +53,7 @@ def partition(data_interval_start=None, data_interval_end=None) -> str:
 
 
 @task
+@fail_fast()
 def migrate_warehouse() -> dict:
     """`reformstats db upgrade`: create or upgrade the warehouse schema (a no-op when it is
     current; concurrent upgrades wait for each other). Loads themselves never run DDL."""
@@ -63,6 +65,7 @@ def migrate_warehouse() -> dict:
 
 
 @task
+@fail_fast()
 def refresh_reference() -> dict:
     """Units, crosswalk, procedures and indicator catalogue from config/ (idempotent)."""
     from plugins.hooks import pipeline_settings

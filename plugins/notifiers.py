@@ -1,62 +1,137 @@
-"""The one failure notifier every DAG uses (GitLab data-team style).
+"""The one failure notifier every DAG uses (GitLab data-team style): `OpsNotifier`, an
+Airflow `BaseNotifier`, on every task (default_args) and every DAG run (the DAG's own
+on_failure_callback), to the ops route of config/alerts.yaml only.
 
-Where alerts go is configuration (config/alerts.yaml), not code: the ops channel always
-logs; a webhook is used when the environment variable named in the config is set. The
-message names DAG, task, run, partition and the error type — never connection details.
+The message names DAG, task, map index, run, try, partition, the error's type and first
+line (URL credentials and queries masked) and the log link; it is sent at once through
+alerts.run.send_ops (e-mail with the SMTP Connection, webhooks whose URLs live in
+environment variables), and kept in the outbox for a later try when a receiver is down.
+
+`fail_fast` turns the errors a retry cannot fix (configuration, a 4xx from a source, a
+rejected partition) into AirflowFailException, so the task fails, and alerts, on its first
+try instead of waiting out its retries.
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import logging
-import os
-from pathlib import Path
+import re
+from collections.abc import Iterator
 from typing import Any
 
-import yaml
-
-from registry.settings import Settings
+from airflow.sdk import BaseNotifier
 
 log = logging.getLogger("reformstats.alerts")
 
+# (module, class, what to run next) of the errors no retry fixes; looked up only in
+# modules already imported (what was not imported cannot have raised).
+PERMANENT = (
+    ("sources.errors", "SourceHTTPError", ""),
+    ("sources.errors", "SourceNotConfiguredError", ""),
+    ("registry.datasets", "RegistryError", ""),
+    ("registry.sources", "SourceSettingsError", ""),
+    ("alerts.routing", "RoutingError", ""),
+    ("marts.rulesets", "RuleSetError", "`reformstats scoring check`"),
+    ("marts.manual_points", "ManualPointsError", "`reformstats scoring check`"),
+    ("warehouse.publish", "PartitionRejected", ""),
+)
+_URL = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^/@\s]*@)?(?P<rest>[^?#\s]*)"
+                  r"(?:[?#]\S*)?")
 
-def _routing(config_dir: Path) -> dict[str, Any]:
-    path = config_dir / "alerts.yaml"
-    if not path.exists():
-        return {}
-    return yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+
+def masked(text: str) -> str:
+    """`text` with every URL's user:password@ and ?query#fragment dropped (a token can be
+    in either)."""
+    return _URL.sub(lambda m: m["scheme"] + m["rest"], text)
+
+
+def _error_line(exc: BaseException | None) -> str | None:
+    if exc is None:
+        return None
+    first = (str(exc).splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {masked(first)[:300]}"
+
+
+def _run_url(dag_id: str | None, run_id: str | None) -> str | None:
+    if not (dag_id and run_id):
+        return None
+    from urllib.parse import quote
+
+    from airflow.configuration import conf
+
+    base = conf.get("api", "base_url", fallback="http://localhost:8080/").rstrip("/")
+    return f"{base}/dags/{dag_id}/runs/{quote(run_id)}"
 
 
 def ops_message(context: dict[str, Any]) -> dict[str, Any]:
-    """A failure alert for the ops team, built from an Airflow task context."""
+    """A failure alert for the ops team from an Airflow context: a task's (task_failed)
+    or, when the context names no task instance, a DAG run's (run_failed)."""
     ti = context.get("task_instance") or context.get("ti")
-    exc = context.get("exception")
+    dag = context.get("dag")
     interval = context.get("data_interval_start")
+    dag_id = getattr(ti, "dag_id", None) or getattr(dag, "dag_id", None)
+    run_id = context.get("run_id") or getattr(ti, "run_id", None)
+    reason = context.get("reason")
+    if ti is not None and not reason:
+        try:
+            log_url = ti.log_url
+        except Exception:  # a context built outside a task runner
+            log_url = None
+        kind = "task_failed"
+    else:
+        log_url, kind = _run_url(dag_id, run_id), "run_failed"
+    error = _error_line(context.get("exception"))
+    if kind == "run_failed" and reason:
+        error = masked(str(reason))[:300]
     return {
-        "kind": "task_failed",
-        "dag_id": getattr(ti, "dag_id", None),
-        "task_id": getattr(ti, "task_id", None),
-        "map_index": getattr(ti, "map_index", None),
-        "run_id": context.get("run_id"),
-        "try_number": getattr(ti, "try_number", None),
+        "kind": kind, "dag_id": dag_id,
+        "task_id": getattr(ti, "task_id", None) if kind == "task_failed" else None,
+        "map_index": getattr(ti, "map_index", None) if kind == "task_failed" else None,
+        "run_id": run_id,
+        "try_number": getattr(ti, "try_number", None) if kind == "task_failed" else None,
         "partition_start": interval.isoformat() if interval else None,
-        # The type and first line only: messages can carry URLs; secrets never reach them
-        # (tokens travel in headers), but keep alerts short.
-        "error": f"{type(exc).__name__}: {str(exc).splitlines()[0][:300]}" if exc else None,
+        "error": error, "log_url": log_url,
     }
 
 
-def notify_ops(context: dict[str, Any]) -> None:
-    """on_failure_callback for every task of every DAG."""
-    message = ops_message(context)
-    log.error("ALERT ops %s", json.dumps(message, ensure_ascii=False))
-    route = _routing(Settings.from_env().config_dir).get("ops", {})
-    webhook_env = route.get("webhook_env")
-    url = os.environ.get(webhook_env) if webhook_env else None
-    if url:
-        import requests
+class OpsNotifier(BaseNotifier):
+    """Task and run failures to the ops route (never to the reform offices)."""
 
-        try:
-            requests.post(url, json=message, timeout=10).raise_for_status()
-        except requests.RequestException as exc:
-            log.error("could not deliver the ops alert to its webhook: %s", type(exc).__name__)
+    def notify(self, context: dict[str, Any]) -> None:
+        from alerts.run import send_ops
+        from plugins.hooks import pipeline_settings, smtp_settings
+
+        settings = pipeline_settings()
+        send_ops(settings, ops_message(context), smtp=smtp_settings(settings))
+
+
+def notify_ops(context: dict[str, Any]) -> None:
+    """on_failure_callback for every task and DAG run (what OpsNotifier does)."""
+    OpsNotifier().notify(context)
+
+
+def _permanent(exc: BaseException) -> str | None:
+    """What to run next if `exc` is an error no retry fixes ("" for nothing), else None."""
+    import sys
+
+    for module, name, hint in PERMANENT:
+        cls = getattr(sys.modules.get(module), name, None)
+        if cls is not None and isinstance(exc, cls):
+            return hint
+    return None
+
+
+@contextlib.contextmanager
+def fail_fast() -> Iterator[None]:
+    """Within it, an error no retry can fix fails the task at once, without retries."""
+    try:
+        yield
+    except Exception as exc:
+        hint = _permanent(exc)
+        if hint is None:
+            raise
+        from airflow.sdk.exceptions import AirflowFailException
+
+        raise AirflowFailException(masked(str(exc)) + (f" (see {hint})" if hint else "")
+                                   ) from exc

@@ -38,7 +38,13 @@ def _task(task: object) -> dict[str, object]:
         "group_mapped_over": _expansion(group._expand_input) if group else None,
         "execution_timeout": str(task.execution_timeout) if task.execution_timeout else None,
         "pool": task.pool,
+        "on_failure": _callbacks(task.on_failure_callback),
     }
+
+
+def _callbacks(callbacks: object) -> list[str]:
+    found = callbacks if isinstance(callbacks, list) else [callbacks] if callbacks else []
+    return [type(c).__name__ for c in found]
 
 
 def _assets(condition: object) -> dict[str, list[str]] | None:
@@ -68,4 +74,6 @@ print(json.dumps({
                         for d in bag.dags.values()},
     "params": {d.dag_id: sorted(d.params) for d in bag.dags.values()},
     "dagrun_timeout": {d.dag_id: str(d.dagrun_timeout) for d in bag.dags.values()},
+    "on_failure": {d.dag_id: _callbacks(d.on_failure_callback) for d in bag.dags.values()},
+    "max_active_runs": {d.dag_id: d.max_active_runs for d in bag.dags.values()},
 }))

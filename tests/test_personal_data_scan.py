@@ -502,6 +502,9 @@ def run_extract(kind: BadPage, hostile_onestop, settings: Settings,
                   "connect_timeout": 1, "read_timeout": 2, "request_deadline": 3}}))
     monkeypatch.setenv("REFORMSTATS_DOSSIER_HASH_KEY", HASH_KEY)
     monkeypatch.delenv("REFORMSTATS_OPS_WEBHOOK_URL", raising=False)
+    # the notifier keeps what it cannot deliver in this warehouse's outbox (scanned too)
+    monkeypatch.setenv("REFORMSTATS_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("REFORMSTATS_WAREHOUSE_URL", settings.warehouse_url)
     config = source_config(OneStopHook(PROVINCE, settings))
     started = time.monotonic()
     error: BaseException | None = None

@@ -4,8 +4,6 @@ delivers a secret-free alert to a real webhook on 127.0.0.1."""
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
@@ -29,50 +27,106 @@ def test_hook_falls_back_to_environment_without_a_connection(monkeypatch) -> Non
     assert NationalPortalHook().get_config().base_url == "http://127.0.0.1:10"
 
 
-def failure_context() -> dict:
+def failure_context(exception: BaseException | None = None) -> dict:
     ti = SimpleNamespace(dag_id="national_portal_monthly", task_id="extract", map_index=1,
-                         try_number=2)
+                         try_number=2, run_id="scheduled__2025-11-01",
+                         log_url="http://airflow.example/dags/national_portal_monthly/runs/"
+                                 "scheduled__2025-11-01/tasks/extract/mapped/1?try_number=2")
     return {"task_instance": ti, "run_id": "scheduled__2025-11-01",
-            "exception": RuntimeError("HTTP 503 from http://portal/jsp/rest.jsp\ntrace...")}
+            "exception": exception or RuntimeError(
+                "HTTP 503 from http://portal/jsp/rest.jsp\ntrace...")}
 
 
 def test_ops_message_names_the_task_and_keeps_one_line_of_error() -> None:
     message = ops_message(failure_context())
+    assert message["kind"] == "task_failed"
     assert message["dag_id"] == "national_portal_monthly"
     assert message["task_id"] == "extract" and message["map_index"] == 1
     assert message["error"] == "RuntimeError: HTTP 503 from http://portal/jsp/rest.jsp"
+    assert message["log_url"].endswith("/tasks/extract/mapped/1?try_number=2")
 
 
-@pytest.fixture
-def webhook():
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append(json.loads(body))
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/hook", received
-    server.shutdown()
-    server.server_close()
+def test_ops_message_masks_url_credentials_and_queries() -> None:
+    error = RuntimeError("HTTP 401 from https://svc:s3cr3t@mc.example.vn/api/ho-so?"
+                         "access_token=t0k3n&page=2 (after 1 try)")
+    message = ops_message(failure_context(error))
+    assert message["error"] == ("RuntimeError: HTTP 401 from https://mc.example.vn/api/ho-so "
+                                "(after 1 try)")
 
 
-def test_notify_ops_posts_the_alert_to_the_configured_webhook(webhook, monkeypatch) -> None:
-    url, received = webhook
-    monkeypatch.setenv("REFORMSTATS_OPS_WEBHOOK_URL", url)
-    notify_ops(failure_context())
-    assert len(received) == 1
-    assert received[0]["task_id"] == "extract"
-    assert set(received[0]) == {"kind", "dag_id", "task_id", "map_index", "run_id",
-                                "try_number", "partition_start", "error"}
+def test_a_run_failure_names_the_run_and_links_to_it() -> None:
+    context = {"dag": SimpleNamespace(dag_id="marts_monthly"), "run_id": "manual__x y",
+               "reason": "task_failure"}
+    message = ops_message(context)
+    assert (message["kind"], message["task_id"], message["error"]) == (
+        "run_failed", None, "task_failure")
+    assert message["log_url"] == "http://localhost:8080/dags/marts_monthly/runs/manual__x%20y"
+
+
+def test_the_ops_notifier_posts_and_mails_the_alert_at_once(settings, monkeypatch) -> None:
+    """The notifier Airflow calls: a JSON POST to the ops webhook and an e-mail to the ops
+    address, both real (127.0.0.1), with the SMTP password never in either."""
+    from plugins.notifiers import OpsNotifier
+    from simulator.receivers import Mailbox, WebhookReceiver
+
+    monkeypatch.setenv("REFORMSTATS_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("REFORMSTATS_WAREHOUSE_URL", settings.warehouse_url)
+    with Mailbox(login="ops", password="pw-Secret-9") as mailbox, WebhookReceiver() as hooks:
+        monkeypatch.setenv("AIRFLOW_CONN_REFORMSTATS_SMTP",
+                           f"smtp://ops:pw-Secret-9@127.0.0.1:{mailbox.port}")
+        monkeypatch.setenv("REFORMSTATS_OPS_WEBHOOK_URL", f"{hooks.url}/ops")
+        OpsNotifier()(failure_context())
+        mails = mailbox.wait_for(1)
+        posts = hooks.at("/ops")
+    assert len(posts) == 1 and len(mails) == 1
+    payload = posts[0].body
+    assert payload["schema"] == "reformstats.alert/1" and payload["kind"] == "ops"
+    (failure,) = payload["alerts"]
+    assert set(failure) == {"kind", "dag_id", "task_id", "map_index", "run_id",
+                            "try_number", "partition_start", "error", "log_url"}
+    assert (failure["task_id"], failure["try_number"]) == ("extract", 2)
+    assert mails[0].recipients == ["ops@reformstats.example.org"]
+    assert "Task failed: national_portal_monthly.extract (try 2)" in mails[0].subject
+    assert "Log: http://airflow.example/dags/national_portal_monthly/runs/" in mails[0].text
+    assert "pw-Secret-9" not in json.dumps(payload) + mails[0].text
+
+
+def test_the_ops_notifier_never_fails_its_callback_when_receivers_are_down(
+        settings, monkeypatch) -> None:
+    """Webhook down, no SMTP: the callback returns, and the message waits in the outbox."""
+    import sqlalchemy as sa
+
+    from simulator.receivers import WebhookReceiver
+    from warehouse.engine import transaction
+    from warehouse.schema import alert_message
+
+    monkeypatch.setenv("REFORMSTATS_DATA_DIR", str(settings.data_dir))
+    monkeypatch.setenv("REFORMSTATS_WAREHOUSE_URL", settings.warehouse_url)
+    monkeypatch.delenv("AIRFLOW_CONN_REFORMSTATS_SMTP", raising=False)
+    with WebhookReceiver(mode="down") as hooks:
+        monkeypatch.setenv("REFORMSTATS_OPS_WEBHOOK_URL", f"{hooks.url}/ops")
+        notify_ops(failure_context())
+        refused = hooks.refused
+    with transaction(settings.warehouse_url) as conn:
+        kept = sorted((r.channel, r.status, r.attempts) for r in conn.execute(
+            sa.select(alert_message.c.channel, alert_message.c.status,
+                      alert_message.c.attempts)))
+    assert refused == 1
+    assert kept == [("email:ops@reformstats.example.org", "unconfigured", 1),
+                    ("webhook:json:REFORMSTATS_OPS_WEBHOOK_URL", "pending", 1)]
+
+
+def test_fail_fast_fails_at_once_on_what_no_retry_fixes() -> None:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from plugins.notifiers import fail_fast
+    from sources.errors import RetryableSourceError, SourceHTTPError
+
+    permanent = pytest.raises(AirflowFailException, match=r"^HTTP 403 from https://h/x$")
+    with permanent, fail_fast():
+        raise SourceHTTPError("HTTP 403 from https://h/x?key=k", 403)
+    with pytest.raises(RetryableSourceError), fail_fast():  # worth a retry: left as it is
+        raise RetryableSourceError("HTTP 503")
 
 
 @pytest.fixture
