@@ -9,6 +9,7 @@ from typing import Annotated
 
 import typer
 
+from commands.alerts import alerts
 from commands.docs import docs
 from commands.report import export, quality, report
 from commands.scoring import scoring
@@ -23,6 +24,7 @@ app.add_typer(db, name="db")
 app.add_typer(units, name="units")
 app.add_typer(scoring, name="scoring")
 app.add_typer(docs, name="docs")
+app.add_typer(alerts, name="alerts")
 app.command()(report)
 app.command()(export)
 app.command()(quality)

@@ -24,6 +24,8 @@ DEMO_FAULTS = ('{"rate_limit": 1, "server_error": 2, "repeat_page": 1, "missing_
 # Fact DAGs run per month, then the marts DAG rebuilds that month's indicators (on a
 # scheduler it runs on their Asset events; dag.test() has no scheduler, so the demo asks).
 DAG_IDS = ("national_portal_monthly", "onestop_monthly", "marts_monthly")
+# The demo's alerts are evaluated as at 08:00 (Vietnam time) this many days after the window.
+ALERTS_DAYS_AFTER = 5
 
 
 def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULTS,
@@ -83,6 +85,7 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
     console.print(f"Faults the simulator fired: {fired}")
     print_summary(warehouse_url, months[-1], console)
     print_reports(data_dir, months[-1], console)
+    run_alerts_demo(airflow_env.load_dag("alerts_hourly"), months[-1], warehouse_url, console)
     console.print(f"\nDone in {time.monotonic() - started:.0f}s.")
     return warehouse_url
 
@@ -182,6 +185,71 @@ def print_summary(warehouse_url: str, last: Month, console: Console) -> None:
                       "round(avg(total_score), 2) AS avg_score FROM v_portal_score GROUP BY "
                       "ALL ORDER BY ALL'))\"", soft_wrap=True, markup=False)
 
+
+
+def run_alerts_demo(dag: Any, last: Month, warehouse_url: str, console: Console) -> None:
+    """The alerts_hourly DAG (dag.test) as at a few days after the window, delivering to an
+    SMTP server and a webhook receiver started here on 127.0.0.1; prints what they got."""
+    import datetime as dt
+    import os
+
+    import sqlalchemy as sa
+    from rich.markup import escape
+
+    from alerts.routing import load_routing
+    from domain.periods import VN_TZ
+    from simulator.receivers import Mailbox, WebhookReceiver
+    from warehouse.engine import make_engine
+    from warehouse.schema import alert_message, alert_state
+
+    routing = load_routing(Settings.from_env().config_dir)
+    first = last.next().first_day
+    at = dt.datetime.combine(first + dt.timedelta(days=ALERTS_DAYS_AFTER - 1),
+                             dt.time(8), VN_TZ)
+    webhooks = {c.url_env: c.format for r in routing.routes.values() for c in r.channels
+                if c.type == "webhook"}
+    with Mailbox() as mailbox, WebhookReceiver() as receiver:
+        os.environ[f"AIRFLOW_CONN_{routing.smtp_connection_id.upper()}"] = mailbox.uri
+        for variable, fmt in webhooks.items():
+            os.environ[variable] = f"{receiver.url}/{fmt}/{variable.lower()}"
+        console.print(f"\n[bold]Alerts[/] as at {at:%Y-%m-%d %H:%M} (Vietnam): the "
+                      f"alerts_hourly DAG, e-mail to a local SMTP server ({mailbox.uri}) "
+                      f"and webhooks to a local receiver ({receiver.url})")
+        run = dag.test(run_conf={"at": at.isoformat()})
+        console.print(f"  alerts_hourly: [bold]{getattr(run, 'state', run)}[/]")
+        mails, posts = list(mailbox.mails), list(receiver.posts)
+    engine = make_engine(warehouse_url, read_only=True)
+    with engine.connect() as conn:
+        opened = conn.execute(sa.select(alert_state.c.route, alert_state.c.kind,
+                                        sa.func.count()).where(alert_state.c.status == "open")
+                              .group_by(alert_state.c.route, alert_state.c.kind)
+                              .order_by(alert_state.c.route, alert_state.c.kind)).fetchall()
+        sent = conn.execute(sa.select(alert_message.c.route, alert_message.c.channel,
+                                      alert_message.c.kind, alert_message.c.alerts,
+                                      alert_message.c.status, alert_message.c.subject)
+                            .order_by(alert_message.c.route, alert_message.c.channel)
+                            ).fetchall()
+    engine.dispose()
+    t = Table(title=f"Open alerts by route and kind ({sum(r[2] for r in opened)})")
+    for col in ("route", "kind", "alerts"):
+        t.add_column(col)
+    for route, kind, count in opened:
+        t.add_row(route, kind, str(count))
+    console.print(t)
+    t = Table(title=f"Alert messages: {len(mails)} e-mails and {len(posts)} webhook posts "
+                    "received")
+    for col in ("route", "channel", "kind", "alerts", "status", "subject"):
+        t.add_column(col)
+    for row in sent:
+        t.add_row(*(escape(str(v)) for v in row))
+    console.print(t)
+    ops = {a for c in routing.ops.channels for a in c.to}
+    offices = [m for m in mails if not set(m.recipients) & ops]
+    if offices:  # the shortest one a reform office got, as it reads it
+        mail = min(offices, key=lambda m: len(m.text))
+        console.rule(f"The e-mail to {', '.join(mail.recipients)}")
+        console.print(mail.subject, markup=False, highlight=False)
+        console.print(mail.text, markup=False, highlight=False)
 
 
 SHOWN_SCHEME = "par_commune_example"

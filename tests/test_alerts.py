@@ -313,3 +313,27 @@ def test_a_bad_routing_file_is_refused_with_where_and_why(tmp_path: Path) -> Non
     assert "url_env" in messages["url"] and "never the URL" in messages["url"]
     assert "oversees some unit" in messages["none"]
     assert "a fraction" in messages["target"]
+
+
+def test_the_alerts_commands_run_and_list_what_is_open(
+        warehouse: Settings, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from commands.cli import app
+
+    monkeypatch.setenv("REFORMSTATS_DATA_DIR", str(warehouse.data_dir))
+    url = warehouse.warehouse_url
+    runner = CliRunner()
+    ran = runner.invoke(app, ["alerts", "run", "--url", url, "--at", NOW.isoformat()])
+    assert ran.exit_code == 0, ran.output
+    # the same 9 alerts as the first test (4 + 2 + 2 + 1), in 5 messages, all delivered
+    assert "opened 9 · resent 0 · suppressed 0 · resolved 0 · expired 0 · queued" in ran.output
+    assert "delivered 5" in ran.output
+    listed = runner.invoke(app, ["alerts", "list", "--url", url, "--route", "so_noi_vu_04"])
+    assert listed.exit_code == 0, listed.output
+    assert "open alerts: 2" in listed.output and "rejected" in listed.output
+    again = runner.invoke(app, ["alerts", "run", "--url", url, "--at",
+                                (NOW + dt.timedelta(hours=1)).isoformat()])
+    assert "opened 0 · resent 0 · suppressed 9" in again.output  # within 168 hours
+    bad = runner.invoke(app, ["alerts", "run", "--url", url, "--at", "yesterday"])
+    assert bad.exit_code == 2 and "an ISO date-time" in bad.output
