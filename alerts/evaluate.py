@@ -26,7 +26,7 @@ import sqlalchemy as sa
 
 from alerts.model import Alert
 from alerts.routing import OPS, Routing
-from domain.periods import VN_TZ, Month
+from domain.periods import VN_TZ, Month, Period
 from domain.units import Unit, UnitRegistry, province_in
 from registry.datasets import Registry
 from warehouse.read import LATEST_RUNS, month_start
@@ -55,7 +55,7 @@ def read_units(conn: sa.Connection) -> UnitRegistry:
 def quality_alerts(conn: sa.Connection, start: dt.date) -> list[Alert]:
     failed = _rows(conn, f"""{LATEST_RUNS}
         SELECT d.dataset, d.source, d.period_id, p.label, p.last_day, d.run_id,
-               d.check_name, d.severity, d.unit_code, d.unexpected_count
+               d.check_name, d.severity, d.unit_code, d.unexpected_count, d.details
         FROM dq_result d
         JOIN latest l ON l.source = d.source AND l.dataset = d.dataset
                      AND l.period_id = d.period_id AND l.run_id = d.run_id
@@ -73,8 +73,29 @@ def quality_alerts(conn: sa.Connection, start: dt.date) -> list[Alert]:
             source=r["source"], period_id=int(r["period_id"]), period=r["label"],
             period_last_day=_date(r["last_day"]),
             unit_code=r["unit_code"] or province_of_source(r["source"]),
-            check_name=r["check_name"], rows=r["unexpected_count"], run_id=r["run_id"]))
+            check_name=r["check_name"], rows=r["unexpected_count"], run_id=r["run_id"],
+            facts=_jump_facts(r)))
     return alerts + rejected_alerts(conn, start)
+
+
+def _jump_facts(row: dict) -> dict:
+    """A unit's value before and now, from a jump check's details (its sample)."""
+    if not (row["unit_code"] and row["check_name"].startswith("jump:") and row["details"]):
+        return {}
+    import json
+
+    from expectations.history import previous_period
+
+    try:
+        sample = json.loads(row["details"])["sample"]
+    except (ValueError, KeyError, TypeError):
+        return {}
+    before = previous_period(Period.from_id(int(row["period_id"])))
+    for item in sample:
+        if item.get("unit_code") == row["unit_code"]:
+            return {"previous": item["previous"], "current": item["current"],
+                    "previous_period": before.label if before else ""}
+    return {}
 
 
 def rejected_alerts(conn: sa.Connection, start: dt.date) -> list[Alert]:

@@ -14,13 +14,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-SEVERITY_ORDER = {"warning": 1, "critical": 2}
+SEVERITY_ORDER = {"warning": 1, "error": 2, "critical": 3}
 
 
 @dataclass(frozen=True)
 class Alert:
     kind: str                   # data_quality | rejected | freshness | target
-    severity: str               # critical | warning
+    severity: str               # critical | error | warning
     dataset: str
     source: str
     period_id: int

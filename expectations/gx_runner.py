@@ -20,7 +20,7 @@ from typing import Any
 
 import pandas as pd
 
-from expectations.outcomes import SEVERITIES, CheckOutcome
+from expectations.outcomes import HOLDS_ROWS, SEVERITIES, CheckOutcome
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def validate_frame(frame: pd.DataFrame, suite_name: str,
     A failed check also gets one outcome per unit among its failing rows (`unit_column`
     names the rows' unit), so the result can be routed to the office overseeing the unit.
 
-    Returns every check's outcome and, for rows failing a critical check, the reasons
+    Returns every check's outcome and, for rows failing a critical or error check, the reasons
     (the suite's `notes` for that check). Raises RuntimeError if a check could not run
     at all (a broken suite or a column the frame lacks): that is a bug, not bad data.
     """
@@ -140,8 +140,8 @@ def validate_frame(frame: pd.DataFrame, suite_name: str,
                  if unit_column and rows else [])
         report.outcomes += outcome.per_unit(Counter(None if pd.isna(u) else u for u in units))
         if not outcome.success and not rows and config.type.startswith("expect_table"):
-            rows = tuple(range(len(frame)))  # a critical table-level failure holds them all
-        if not outcome.success and outcome.severity == "critical":
+            rows = tuple(range(len(frame)))  # a table-level failure holds them all
+        if not outcome.success and outcome.severity in HOLDS_ROWS:
             for position in rows:
                 report.row_reasons.setdefault(position, []).append(meta.get("notes") or name)
     return report

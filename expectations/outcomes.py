@@ -14,7 +14,12 @@ from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 from typing import Any
 
-SEVERITIES = ("critical", "warning")
+# critical: the partition is not published (rejected: the last good version stays and the
+#           new rows wait in quarantine, loadable by a rerun once fixed);
+# error:    the failing rows wait in quarantine, the rest of the partition is published;
+# warning:  loaded, and reported.
+SEVERITIES = ("critical", "error", "warning")
+HOLDS_ROWS = ("critical", "error")
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,25 @@ class CheckOutcome:
         return [self, *(replace(self, unit_code=unit, unexpected_count=n, element_count=None)
                         for unit, n in sorted((u, n) for u, n in failing.items()
                                               if u and n and fits(u)))]
+
+
+def held_share(rows: int, held: int, max_share: float) -> CheckOutcome:
+    """A critical check on the partition: at most `max_share` of its rows held back by
+    error-level checks (more means the source is broken, and publishing the rest would
+    show a partial picture as if whole). An empty partition has nothing held."""
+    ok = held <= max_share * rows + 1e-9
+    return CheckOutcome(
+        check_name="rows_held_share", column=None, severity="critical", success=ok,
+        element_count=rows, unexpected_count=held,
+        details=None if ok else (f"{held} of {rows} rows failed error-level checks, more "
+                                 f"than the {max_share:.0%} allowed"))
+
+
+def rejection(outcomes: Sequence[CheckOutcome]) -> str | None:
+    """Why a partition is not published: its failed critical checks, each once, or None."""
+    reasons = [o.details or o.check_name for o in outcomes
+               if not o.success and o.severity == "critical"]
+    return "; ".join(dict.fromkeys(reasons)) or None
 
 
 def write_outcomes(path: Path, outcomes: Sequence[CheckOutcome]) -> None:

@@ -3,7 +3,7 @@
 DuckDB ignores a VARCHAR's length; PostgreSQL refuses a longer value. Both refuse an
 integer beyond its SQL type and a number beyond NUMERIC(p, s), and one refused value
 fails the transaction of the whole partition. So every limit of the table a dataset loads
-is checked on its rows before the load, as a critical check named `<column>_fits`: a row
+is checked on its rows before the load, as an error-level check `<column>_fits`: a row
 over a limit is quarantined with a reason naming the column and the limit, and the two
 engines load the same rows.
 
@@ -119,7 +119,7 @@ class ColumnLimit:
             kind = "expect_column_values_to_be_between"
             kwargs = {"min_value": self.minimum, "max_value": self.maximum}
         return {"type": kind, "kwargs": {"column": self.column, **kwargs},
-                "meta": {"severity": "critical", "notes": self.notes, "name": self.name}}
+                "meta": {"severity": "error", "notes": self.notes, "name": self.name}}
 
 
 def _limit(table: str, column: sa.Column) -> ColumnLimit | None:

@@ -44,10 +44,28 @@ class Freshness:
 
 
 @dataclass(frozen=True)
+class History:
+    """Warnings from a partition against the one before it (same period type, same
+    partition values otherwise), per unit: a measure that jumps by more than `factor` either way
+    (from at least `min_base` on the larger side), and units present before but missing
+    now (`missing_units`; a unit the period's hierarchy no longer has is not missing)."""
+
+    measures: tuple[str, ...]
+    factor: float = 3.0
+    min_base: float = 20.0
+    missing_units: bool = True
+    period_types: tuple[str, ...] = ("month",)
+
+
+@dataclass(frozen=True)
 class Validation:
     suite: str | None = None            # expectations/suites/<suite>.json
     rules: str | None = None            # expectations/rules/<rules>.yaml
     checks: tuple[str, ...] = ()        # named checks in expectations/checks.py
+    # critical: more than this share of the rows held back by error-level checks rejects
+    # the partition (None: no limit)
+    max_held_share: float | None = None
+    history: History | None = None
 
 
 @dataclass(frozen=True)
@@ -82,6 +100,28 @@ def _tuple(value: Any, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
+def _history(raw: Any, where: str) -> History | None:
+    if raw is None:
+        return None
+    known = {"measures", "factor", "min_base", "missing_units", "period_types"}
+    if not isinstance(raw, Mapping) or set(raw) - known:
+        raise RegistryError(f"{where}: a mapping of {sorted(known)}")
+    measures = _tuple(raw.get("measures"), f"{where}.measures")
+    try:
+        history = History(measures=measures, factor=float(raw.get("factor", 3.0)),
+                          min_base=float(raw.get("min_base", 20.0)),
+                          missing_units=bool(raw.get("missing_units", True)),
+                          period_types=_tuple(raw.get("period_types", ["month"]),
+                                              f"{where}.period_types"))
+    except (TypeError, ValueError) as exc:
+        raise RegistryError(f"{where}: factor and min_base are numbers") from exc
+    if history.factor <= 1:
+        raise RegistryError(f"{where}.factor: more than 1 (3 means tripled or a third)")
+    if set(history.period_types) - set(PERIOD_TYPES):
+        raise RegistryError(f"{where}.period_types: some of {PERIOD_TYPES}")
+    return history
+
+
 def _dataset(name: str, raw: Mapping[str, Any], where: str) -> Dataset:
     known = {"source", "kind", "description", "description_vi", "period_types",
              "unit_column", "enabled", "table", "partition", "natural_key", "validation",
@@ -106,8 +146,12 @@ def _dataset(name: str, raw: Mapping[str, Any], where: str) -> Dataset:
     if raw["kind"] in ("fact", "mart") and not (table and partition and natural_key):
         raise RegistryError(f"{where}: a {raw['kind']} needs table, partition and natural_key")
     validation = raw.get("validation") or {}
-    if set(validation) - {"suite", "rules", "checks"}:
-        raise RegistryError(f"{where}.validation: only suite, rules and checks are known")
+    if set(validation) - {"suite", "rules", "checks", "max_held_share", "history"}:
+        raise RegistryError(f"{where}.validation: only suite, rules, checks, max_held_share "
+                            "and history are known")
+    share = validation.get("max_held_share")
+    if share is not None and not (isinstance(share, int | float) and 0 <= share <= 1):
+        raise RegistryError(f"{where}.validation.max_held_share: a fraction, 0 to 1")
     freshness = raw.get("freshness")
     if freshness is not None:
         try:
@@ -129,7 +173,10 @@ def _dataset(name: str, raw: Mapping[str, Any], where: str) -> Dataset:
         partition=partition, natural_key=natural_key,
         validation=Validation(suite=validation.get("suite"), rules=validation.get("rules"),
                               checks=_tuple(validation.get("checks"),
-                                            f"{where}.validation.checks")),
+                                            f"{where}.validation.checks"),
+                              max_held_share=None if share is None else float(share),
+                              history=_history(validation.get("history"),
+                                               f"{where}.validation.history")),
         stocks=frozenset(_tuple(raw.get("stocks"), f"{where}.stocks")),
         inputs=_tuple(raw.get("inputs"), f"{where}.inputs"), freshness=freshness)
 

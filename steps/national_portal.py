@@ -22,7 +22,7 @@ import pyarrow.parquet as pq
 
 from domain.periods import Month, Period
 from domain.units import UnitRegistry
-from expectations.outcomes import CheckOutcome
+from expectations.outcomes import CheckOutcome, held_share, rejection
 from registry.datasets import Dataset
 from registry.settings import Settings
 from sources.errors import NotPublishedError
@@ -38,6 +38,7 @@ from sources.raw_zone import FetchRef, RawZone, read_manifest, read_records
 from steps.units import match_frame, read_learned, register_units, unit_matcher, write_learned
 from transforms import national_portal as normalise
 from transforms.national_portal import NATIONAL_LIST
+from warehouse.publish import PartitionRejected as PartitionRejected  # load raises it
 
 SOURCE = "national_portal"
 
@@ -61,8 +62,9 @@ SCHEME = {"legacy_gateway": "legacy_766", "reporting_api": "reporting"}
 # Failed checks that keep a partition from replacing the last good one (no silent
 # success). A province without a monthly-counter ID is reported, not a reason to reject
 # the provinces that have one.
-REJECTING = {"period_covered", "configured_unit_listed", "configured_unit_not_empty",
-             "national_list_not_empty"}
+# What an answer says about itself that rejects its partition (critical); a configured
+# province without a legacy ID only loses its own counters (error).
+ANSWER_SEVERITY = {"configured_unit_id_known": "error"}
 
 
 def _problem(check: str, unit_code: str | None, details: str) -> dict[str, Any]:
@@ -268,8 +270,9 @@ def _answer_outcomes(manifest: Mapping[str, Any], period: Period) -> list[CheckO
             None if covered == str(period) else 1,
             f"the answer covers {covered}; {period} was asked for"))
     for problem in manifest.get("problems", []):
-        outcomes.append(CheckOutcome(problem["check"], None, "critical", False, None, 1,
-                                     problem["details"], problem["unit_code"]))
+        outcomes.append(CheckOutcome(problem["check"], None,
+                                     ANSWER_SEVERITY.get(problem["check"], "critical"), False,
+                                     None, 1, problem["details"], problem["unit_code"]))
     return outcomes
 
 
@@ -304,27 +307,27 @@ def validate(ref_dict: dict[str, Any], settings: Settings) -> dict[str, Any]:
                             {"known_unit_codes": sorted(known)},
                             unit_column=entry.unit_column, table=entry.table)
     outcomes = [*report.outcomes, *_answer_outcomes(manifest, period)]
-    period_ok = all(o.success for o in outcomes if o.check_name == "period_covered")
-    bad_positions = (report.quarantined_positions if period_ok else list(range(len(frame))))
+    held = report.quarantined_positions
+    if entry.validation.max_held_share is not None:
+        outcomes.append(held_share(len(frame), len(held), entry.validation.max_held_share))
+    rejected = "; ".join(filter(None, [
+        rejection(outcomes),
+        f"no good row of {len(frame)} for {period}" if len(held) == len(frame) else None,
+    ])) or None
+    # A rejected partition is not published: every row it brought waits in quarantine.
+    bad_positions = list(range(len(frame))) if rejected else held
     reasons = {p: list(report.row_reasons.get(p, [])) for p in bad_positions}
     if "unit_problem" in frame:
         for p in bad_positions:
             problem = frame["unit_problem"].iat[p]
             if isinstance(problem, str):
                 reasons[p].insert(0, problem)
-    if not period_ok:
+    if rejected:
         for p in bad_positions:
-            reasons[p].insert(0, f"period: the answer covers {manifest.get('covered')}, "
-                                 f"{period} was asked for")
+            reasons[p].insert(0, f"partition rejected: {rejected}")
     good = frame.drop(index=bad_positions).reset_index(drop=True)
     bad = frame.loc[bad_positions].copy()
     bad["reasons"] = ["; ".join(reasons[p]) for p in bad_positions]
-
-    reasons_to_reject = [o.details or o.check_name for o in outcomes
-                         if not o.success and o.check_name in REJECTING]
-    if len(good) == 0:
-        reasons_to_reject.append(f"no good row of {len(frame)} for {period}")
-    rejected = "; ".join(reasons_to_reject) or None
 
     folder = settings.staging_folder(ref.source, ref.dataset, ref.month, ref.fetch_id)
     folder.mkdir(parents=True, exist_ok=True)
@@ -343,10 +346,6 @@ def validate(ref_dict: dict[str, Any], settings: Settings) -> dict[str, Any]:
 
 
 # -- load ------------------------------------------------------------------------------
-class PartitionRejected(Exception):
-    """Nothing good came for a partition (no silent success): the last good one stays."""
-
-
 def load(validated: dict[str, Any], run_id: str, settings: Settings) -> dict[str, Any]:
     """Replace the period's partition of the dataset's table, quarantine, dq_result, audit
     and the units the answer registered in one transaction; a rejected partition writes
@@ -372,9 +371,4 @@ def load(validated: dict[str, Any], run_id: str, settings: Settings) -> dict[str
         also=lambda conn: register_units(conn, learned, dataset=ref.dataset, period=period,
                                          fetch_id=ref.fetch_id, run_id=run_id)),
         settings.warehouse_url)
-    if validated.get("rejected"):
-        raise PartitionRejected(
-            f"{ref.dataset} {period}: {validated['rejected']} (fetch {ref.fetch_id}); the "
-            "last good partition stays; see dq_result, quarantine_row and "
-            "`reformstats units unmatched`")
     return audit

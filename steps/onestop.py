@@ -135,20 +135,23 @@ def validate_dossiers(ref_dict: dict[str, str], settings: Settings) -> dict[str,
                        folder / "quarantine.parquet", key="dossier_key",
                        order_by="received_at NULLS LAST, finished_at NULLS LAST",
                        known_unique=unique, unit_column=entry.unit_column,
-                       table=entry.table)
+                       table=entry.table, max_held_share=entry.validation.max_held_share)
     write_outcomes(folder / "dq_results.json", result.outcomes)
-    log.info("validated %s %s: %d dossiers, %d duplicates dropped, %d quarantined",
+    log.info("validated %s %s: %d dossiers, %d duplicates dropped, %d quarantined%s",
              ref.source, ref.month, result.rows_in, result.duplicates_dropped,
-             result.rows_quarantined)
+             result.rows_quarantined, f"; REJECTED: {result.rejected}" if result.rejected
+             else "")
     return {**ref.to_dict(), "staging": str(folder), "rows_in": result.rows_in,
             "rows_good": result.rows_good, "rows_quarantined": result.rows_quarantined,
-            "duplicates_dropped": result.duplicates_dropped}
+            "duplicates_dropped": result.duplicates_dropped, "rejected": result.rejected}
 
 
 # -- counters and checks, loaded -------------------------------------------------------
 def load_month(validated: dict[str, Any], aggregates_ref: dict[str, str] | None, run_id: str,
                settings: Settings) -> dict[str, Any]:
-    """Counters and the registry's checks for one province and month, in one transaction."""
+    """Counters and the registry's checks for one province and month, in one transaction;
+    a rejected month (validate_dossiers, or a critical check here) writes all but the
+    counters, then raises PartitionRejected."""
     from expectations.checks import run_checks
     from expectations.outcomes import read_outcomes
     from warehouse.publish import PartitionLoad, load_partition, raw_sha256
@@ -170,4 +173,4 @@ def load_month(validated: dict[str, Any], aggregates_ref: dict[str, str] | None,
         raw_sha256=raw_sha256(read_manifest(ref.path) or {}),
         facts=counters, partition={"province_code": province, "period_id": month.period_id},
         quarantined=pq.read_table(folder / "quarantine.parquet", partitioning=None),
-        outcomes=outcomes), settings.warehouse_url)
+        outcomes=outcomes, rejected=validated.get("rejected")), settings.warehouse_url)

@@ -85,6 +85,18 @@ def settings(tmp_path: Path, migrated_duckdb: Path) -> Settings:
 
 
 @pytest.fixture
+def datasets_without_held_share() -> str:
+    """config/datasets.yaml without its `max_held_share` limits: for tests of row-level
+    (error) quarantine on small hand-made partitions where most rows are broken on purpose,
+    which those limits would reject as a whole."""
+    text = (PROJECT_ROOT / "config" / "datasets.yaml").read_text(encoding="utf-8")
+    kept = [line for line in text.splitlines(keepends=True)
+            if not line.strip().startswith("max_held_share:")]
+    assert len(kept) < len(text.splitlines())
+    return "".join(kept)
+
+
+@pytest.fixture
 def own_config(settings: Settings, tmp_path: Path) -> Callable[..., Settings]:
     """Factory: settings whose config folder is a copy of config/, with `national_portal`
     (a dict merged into that section of sources.yaml) and `files` (path in the folder ->

@@ -148,7 +148,8 @@ def test_a_year_to_date_answer_covering_another_period_is_rejected(simulator, se
     with pytest.raises(steps.PartitionRejected, match="covers 2026-YTD02; 2026-YTD03"):
         run(Period.parse("2026-YTD03"), sim, settings)
     reasons = query(settings, "SELECT DISTINCT reasons FROM quarantine_row")
-    assert reasons == [("period: the answer covers 2026-YTD02, 2026-YTD03 was asked for",)]
+    assert reasons == [("partition rejected: the answer covers 2026-YTD02; 2026-YTD03 was "
+                        "asked for",)]
     assert query(settings, "SELECT count(*) FROM fact_portal_score") == [(0,)]
 
 

@@ -62,6 +62,12 @@ def test_the_data_dictionary_lists_the_registry_as_it_is() -> None:
      "tabel: x}", "unknown keys ['tabel']"),
     ("{source: onestop, kind: raw, description: x, period_types: [month], enabled: yes, "
      "freshness: {warn_after_days: 9, error_after_days: 3}}", "warn_after_days <="),
+    ("{source: onestop, kind: raw, description: x, period_types: [month], enabled: true, "
+     "validation: {max_held_share: 5}}", "max_held_share: a fraction"),
+    ("{source: onestop, kind: raw, description: x, period_types: [month], enabled: true, "
+     "validation: {history: {measures: [n], factor: 0.5}}}", "factor: more than 1"),
+    ("{source: onestop, kind: raw, description: x, period_types: [month], enabled: true, "
+     "validation: {history: {measures: [n], treshold: 2}}}", "history: a mapping of"),
 ])
 def test_a_wrong_entry_is_rejected_naming_file_and_dataset(tmp_path: Path, entry: str,
                                                            message: str) -> None:

@@ -351,8 +351,9 @@ def _check_score_partition(partition: dict[str, list[tuple]]) -> None:
     assert partition["issues"] == []  # the unmatched unit's name fits no issue row either
 
 
-def _load_scores(own_config, urls: list[str]) -> dict[str, dict]:
-    settings = own_config(files={"units/overrides.csv": OVERRIDES})
+def _load_scores(own_config, urls: list[str], datasets: str) -> dict[str, dict]:
+    # 6 of the 8 rows are broken on purpose: past portal_score's max_held_share
+    settings = own_config(files={"units/overrides.csv": OVERRIDES, "datasets.yaml": datasets})
     validated = portal_steps.validate(_score_fetch(settings), settings)
     assert validated["rejected"] is None
     return {url: portal_steps.load(validated, "run-1",
@@ -360,17 +361,19 @@ def _load_scores(own_config, urls: list[str]) -> dict[str, dict]:
             for url in urls}
 
 
-def test_portal_scores_over_a_limit_are_quarantined_and_the_rest_loads(own_config,
-                                                                      settings) -> None:
-    audit = _load_scores(own_config, [settings.warehouse_url])[settings.warehouse_url]
+def test_portal_scores_over_a_limit_are_quarantined_and_the_rest_loads(
+        own_config, settings, datasets_without_held_share) -> None:
+    audit = _load_scores(own_config, [settings.warehouse_url],
+                         datasets_without_held_share)[settings.warehouse_url]
     assert (audit["rows_in"], audit["rows_loaded"], audit["rows_quarantined"]) == (8, 2, 6)
     _check_score_partition(_score_partition(settings.warehouse_url))
 
 
 @pytest.mark.postgres
-def test_duckdb_and_postgres_accept_the_same_portal_scores(own_config, settings,
-                                                            pg_url) -> None:
-    audits = _load_scores(own_config, [settings.warehouse_url, pg_url])
+def test_duckdb_and_postgres_accept_the_same_portal_scores(
+        own_config, settings, pg_url, datasets_without_held_share) -> None:
+    audits = _load_scores(own_config, [settings.warehouse_url, pg_url],
+                          datasets_without_held_share)
     assert {a["status"] for a in audits.values()} == {"loaded"}
     duck, pg = _score_partition(settings.warehouse_url), _score_partition(pg_url)
     _check_score_partition(pg)
@@ -388,10 +391,12 @@ def _counters(**overrides: object) -> dict:
 
 
 @pytest.mark.postgres
-def test_duckdb_and_postgres_accept_the_same_monthly_counters(own_config, settings,
-                                                               pg_url) -> None:
+def test_duckdb_and_postgres_accept_the_same_monthly_counters(
+        own_config, settings, pg_url, datasets_without_held_share) -> None:
     ids = (PROJECT_ROOT / "config" / "units" / "source_ids.csv").read_text(encoding="utf-8")
-    own = own_config(files={"units/source_ids.csv": ids + "legacy_tinh,11301,01,2025-07-01,\n"})
+    # 2 of the 3 rows are broken on purpose: past the counters' max_held_share
+    own = own_config(files={"units/source_ids.csv": ids + "legacy_tinh,11301,01,2025-07-01,\n",
+                            "datasets.yaml": datasets_without_held_share})
     writer = RawZone(own.raw_dir).new_fetch("national_portal", "portal_monthly_counters",
                                             PERIOD)
     writer.write_records([("11391", _counters()),

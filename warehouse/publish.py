@@ -7,6 +7,7 @@ same partition converges to the same state, and an analyst never sees half of it
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -22,6 +23,12 @@ from expectations.outcomes import CheckOutcome
 from registry.datasets import Dataset
 
 log = logging.getLogger(__name__)
+
+
+class PartitionRejected(Exception):
+    """A partition failed a critical check and was not published (no silent success): the
+    last good one stays visible, its rows wait in quarantine; fixing the cause and rerunning
+    validate and load (the raw zone is kept) publishes it."""
 
 
 @dataclass
@@ -106,8 +113,59 @@ def dq_table(load: PartitionLoad, now: Any) -> pa.Table:
     } for o in load.outcomes], schema=arrow_schema(dq_result))
 
 
+def _unit_totals(rows: Any, unit_column: str, measures: Sequence[str]
+                 ) -> dict[str, dict[str, float]]:
+    totals: dict[str, dict[str, float]] = {}
+    for row in rows:
+        unit = row[unit_column]
+        if unit is None:
+            continue
+        bucket = totals.setdefault(unit, dict.fromkeys(measures, 0.0))
+        for m in measures:
+            bucket[m] += float(row.get(m) or 0)
+    return totals
+
+
+def history_checks(conn: sa.Connection, load: PartitionLoad) -> list[CheckOutcome]:
+    """The registry's history checks of this partition against the one before it (read
+    from the warehouse, in the load's transaction), per unit."""
+    from expectations.history import history_outcomes, previous_period
+    from warehouse.schema import dim_unit, metadata
+
+    history, unit_column = load.dataset.validation.history, load.dataset.unit_column
+    period = load.month if isinstance(load.month, Period) else Period.of_month(load.month)
+    before = previous_period(period)
+    if history is None or unit_column is None or before is None or (
+            period.period_type not in history.period_types):
+        return []
+    table = metadata.tables[load.dataset.table]
+    where = [table.c.period_id == before.period_id,
+             *(table.c[k] == v for k, v in load.partition.items() if k != "period_id")]
+    previous = _unit_totals(
+        (r._mapping for r in conn.execute(
+            sa.select(table.c[unit_column],
+                      *(sa.func.sum(table.c[m]).label(m) for m in history.measures))
+            .where(*where).group_by(table.c[unit_column]))),
+        unit_column, history.measures)
+    if not previous:
+        return []
+    current = _unit_totals(load.facts.select([unit_column, *history.measures]).to_pylist(),
+                           unit_column, history.measures)
+    gone = sorted(set(previous) - set(current))
+    day = period.last_day
+    valid = {r[0] for r in conn.execute(
+        sa.select(dim_unit.c.unit_code).where(
+            dim_unit.c.unit_code.in_(gone), dim_unit.c.valid_from <= day,
+            sa.or_(dim_unit.c.valid_to.is_(None), dim_unit.c.valid_to > day)))} if gone else set()
+    return history_outcomes(current, previous, history, previous_label=before.label,
+                            still_valid=valid.__contains__)
+
+
 def load_partition(load: PartitionLoad, warehouse_url: str) -> dict[str, Any]:
-    """Write the partition in one transaction; return the audit row (JSON-able)."""
+    """Write the partition in one transaction; return the audit row (JSON-able). A
+    partition with a failed critical check (or `rejected` by its validation) writes all
+    but its facts, then raises PartitionRejected."""
+    from expectations.outcomes import rejection
     from warehouse.engine import lock_for_write, transaction, utc_now
     from warehouse.loader import arrow_schema, replace_partition
     from warehouse.schema import dq_result, load_audit, metadata, quarantine_row
@@ -122,6 +180,7 @@ def load_partition(load: PartitionLoad, warehouse_url: str) -> dict[str, Any]:
     period_id = load.month.period_id
     lineage = {"fetch_id": load.fetch_id, "run_id": load.run_id, "loaded_at": now,
                **load.partition}
+    load = dataclasses.replace(load, rejected=load.rejected or rejection(load.outcomes))
     quarantine = quarantine_table(load, now)
     key = {"source": load.source, "dataset": load.dataset.name, "period_id": period_id}
     with transaction(warehouse_url) as conn:
@@ -129,6 +188,9 @@ def load_partition(load: PartitionLoad, warehouse_url: str) -> dict[str, Any]:
         # take their turns instead of interleaving their deletes and inserts.
         lock_for_write(conn, partition_name(table.name, load.partition),
                        partition_name("load_audit", key))
+        if not load.rejected:
+            load = dataclasses.replace(load, outcomes=[*load.outcomes,
+                                                       *history_checks(conn, load)])
         loaded = 0 if load.rejected else replace_partition(
             conn, table, _with_constants(load.facts, table, lineage), load.partition)
         if load.also is not None:
@@ -145,6 +207,10 @@ def load_partition(load: PartitionLoad, warehouse_url: str) -> dict[str, Any]:
     if load.rejected:
         log.error("rejected %s/%s %s, the last good partition stays: %s (fetch %s)",
                   load.source, load.dataset.name, load.month, load.rejected, load.fetch_id)
+        raise PartitionRejected(
+            f"{load.dataset.name} {load.month}: {load.rejected} (fetch {load.fetch_id}); the "
+            "last good partition stays and the new rows wait in quarantine_row; see dq_result"
+            " and `reformstats units unmatched`, then rerun validate and load once fixed")
     else:
         log.info("loaded %s/%s %s: %d rows, %d quarantined (fetch %s)", load.source,
                  load.dataset.name, load.month, loaded, quarantine.num_rows, load.fetch_id)
