@@ -147,3 +147,43 @@ def test_a_critical_failure_keeps_the_last_good_partition_and_holds_the_new_rows
                             ).scalar_one()
     assert {k: float(v) for k, v in visible.items()} == {k: float(v) for k, v in new.items()}
     assert left == 0
+
+
+def test_a_rejected_answer_leaves_the_last_good_scores_and_a_rerun_once_fixed_loads(
+        simulator, settings: Settings) -> None:
+    """The national portal's steps end to end: a good load of 2026-YTD03; then an answer
+    covering another period (critical): rejected, the good scores stay, every row of the
+    new answer waits in quarantine; the source fixed, a rerun publishes it."""
+    from domain.periods import Period
+    from steps import national_portal as steps
+    from tests.conftest import fast_config
+
+    period = Period.parse("2026-YTD03")
+    good, stale = simulator(published_through=Month(2026, 3)), simulator(
+        {"stale_period": 1}, published_through=Month(2026, 3))
+
+    def run(sim, run_id: str) -> dict:
+        ref = steps.extract("portal_score", period, fast_config(sim.url), settings)
+        validated = steps.validate(ref, settings)
+        return {**validated, "audit": steps.load(validated, run_id, settings)}
+
+    def table(sql: str) -> list[tuple]:
+        with transaction(settings.warehouse_url) as conn:
+            return [tuple(r) for r in conn.execute(sa.text(sql))]
+
+    first = run(good, "r1")["audit"]
+    scores = table("SELECT unit_code, total_score, run_id FROM fact_portal_score "
+                   "ORDER BY unit_code")
+    assert first["status"] == "loaded" and len(scores) == first["rows_loaded"] > 0
+    with pytest.raises(PartitionRejected, match="covers 2026-YTD02; 2026-YTD03"):
+        run(stale, "r2")
+    assert table("SELECT unit_code, total_score, run_id FROM fact_portal_score "
+                 "ORDER BY unit_code") == scores  # the last good version, still visible
+    (rows_in,), = table("SELECT rows_in FROM load_audit WHERE run_id = 'r2'")
+    assert table("SELECT count(*), min(reasons) FROM quarantine_row WHERE run_id = 'r2'") == [
+        (rows_in, "partition rejected: the answer covers 2026-YTD02; 2026-YTD03 was asked "
+                  "for")]
+    fixed = run(good, "r3")["audit"]
+    assert fixed["status"] == "loaded" and fixed["rows_loaded"] == first["rows_loaded"]
+    assert table("SELECT DISTINCT run_id FROM fact_portal_score") == [("r3",)]
+    assert table("SELECT count(*) FROM quarantine_row WHERE period_id = 202643") == [(0,)]
