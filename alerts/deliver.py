@@ -177,9 +177,11 @@ def deliver_rows(rows: list[Mapping[str, Any]], routing: Routing, smtp: SmtpSett
                  budget_seconds: float = RUN_BUDGET_SECONDS) -> list[dict[str, Any]]:
     """Try each pending outbox row once; return what to record for each row tried.
 
-    A channel that fails is not tried again in this run (its other messages wait for the
-    next run instead of each waiting out a timeout), and delivery stops when the run's
-    budget is spent."""
+    A receiver that fails (a webhook URL, or the one SMTP server for every e-mail channel)
+    is not tried again in this run (its other messages wait for the next run instead of
+    each waiting out a timeout), and delivery stops when the run's budget is spent. A
+    channel without a URL or server is `unconfigured` and tried again by later runs, like a
+    failure, until `max_attempts`."""
     from alerts.state import message_of
 
     started = time.monotonic()
@@ -190,10 +192,12 @@ def deliver_rows(rows: list[Mapping[str, Any]], routing: Routing, smtp: SmtpSett
             log.warning("alert delivery budget of %.0f s spent; %d messages wait for the "
                         "next run", budget_seconds, len(rows) - len(results))
             break
-        if row["channel"] in failed_channels:
+        receiver = "smtp" if row["channel"].startswith("email:") else row["channel"]
+        if receiver in failed_channels:
             continue
         channel = channel_of(routing, row["route"], row["channel"])
         attempts = int(row["attempts"]) + 1
+        give_up = attempts >= routing.max_attempts
         result: dict[str, Any] = {"message_id": row["message_id"], "attempts": attempts}
         try:
             if channel is None:
@@ -203,13 +207,14 @@ def deliver_rows(rows: list[Mapping[str, Any]], routing: Routing, smtp: SmtpSett
                 send_email(smtp, channel.to, message)
             else:
                 post_webhook(channel, message)
-        except NotConfigured as exc:
-            result |= {"status": "unconfigured", "last_error": _error_text(exc)}
+        except NotConfigured as exc:  # tried again once it is configured
+            result |= {"status": "abandoned" if give_up else "unconfigured",
+                       "last_error": _error_text(exc),
+                       "next_attempt_at": now() + backoff(attempts)}
             log.warning("alert %s to %s not sent: %s", row["message_id"], row["channel"],
                         _error_text(exc))
         except Exception as exc:  # a receiver down, slow or refusing: try again later
-            failed_channels.add(row["channel"])
-            give_up = attempts >= routing.max_attempts
+            failed_channels.add(receiver)
             result |= {"status": "abandoned" if give_up else "pending",
                        "last_error": _error_text(exc),
                        "next_attempt_at": now() + backoff(attempts)}

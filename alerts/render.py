@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import secrets
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping, Sequence, Set
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,8 @@ HERE = Path(__file__).parent
 SCHEMA = "reformstats.alert/1"
 SECTIONS = ("rejected", "data_quality", "freshness", "target")
 SLACK_TEXT_LIMIT = 2900   # a Slack section holds 3,000 characters
-TEAMS_TEXT_LIMIT = 20000  # a Teams card about 28 KB
+SLACK_SECTIONS = 48       # a Slack message holds 50 blocks (one is the header)
+TEAMS_TEXT_LIMIT = 18000  # a Teams message holds about 28 KB, every language together
 
 
 @functools.cache
@@ -85,15 +86,29 @@ def query_for(alert: Alert) -> str | None:
     return None
 
 
-def link_for(alert: Alert, reports: str, lang: str) -> str:
+@dataclass(frozen=True)
+class Pages:
+    """Where the report pages are (a URL, or the reports folder) and in which languages
+    config/reports.yaml writes them."""
+
+    base: str
+    languages: tuple[str, ...] = ("vi",)
+
+    def page(self, stem: str, lang: str) -> str:
+        """The page in `lang` if it is written, else in the first language written."""
+        written = lang if lang in self.languages else self.languages[0]
+        return f"{self.base}/{stem}.{written}.html"
+
+
+def link_for(alert: Alert, reports: Pages, lang: str) -> str:
     """The page a reader opens: the province's scorecard for targets, else the quality
-    page (under `reports`, a URL or the reports folder)."""
+    page."""
     if alert.kind == "target" and alert.province_code:
-        return f"{reports}/{alert.province_code}/{alert.period}/scorecard.{lang}.html"
-    return f"{reports}/quality.{lang}.html"
+        return reports.page(f"{alert.province_code}/{alert.period}/scorecard", lang)
+    return reports.page("quality", lang)
 
 
-def view(alert: Alert, lang: str, reports: str, since: dt.datetime | None = None
+def view(alert: Alert, lang: str, reports: Pages, since: dt.datetime | None = None
          ) -> dict[str, Any]:
     """What the template shows of one alert, in one language."""
     t = labels(lang)
@@ -133,7 +148,8 @@ def view(alert: Alert, lang: str, reports: str, since: dt.datetime | None = None
         "rows": (written_number(alert.rows, lang, 0)
                  if alert.rows is not None and alert.kind != "target" else None),
         "link": link_for(alert, reports, lang), "query": query_for(alert),
-        "since": since.strftime("%Y-%m-%d %H:%M UTC") if since else None,
+        "since": (since.astimezone(VN_TZ).strftime("%Y-%m-%d %H:%M ") + t["vn_time"]
+                  if since else None),
     }
 
 
@@ -160,10 +176,13 @@ def _periods(alerts: Sequence[Alert]) -> str:
     return ", ".join(sorted({a.period for a in alerts}))
 
 
-def compose(route: Route, kind: str, alerts: Sequence[Alert], *, reports: str,
-            now: dt.datetime, since: Mapping[str, dt.datetime] | None = None) -> Message:
-    """The message for a route: `kind` alert (new or re-sent alerts), recovery or digest."""
+def compose(route: Route, kind: str, alerts: Sequence[Alert], *, reports: Pages,
+            now: dt.datetime, since: Mapping[str, dt.datetime] | None = None,
+            resent: Set[str] = frozenset()) -> Message:
+    """The message for a route: `kind` alert (new alerts, and those re-sent after the
+    suppression interval: `resent` fingerprints), recovery or digest."""
     since = since or {}
+    again = sum(a.fingerprint in resent for a in alerts)
     texts, subject = {}, ""
     day = now.astimezone(VN_TZ).date().isoformat()
     ordered = sorted(alerts, key=lambda a: (SECTIONS.index(a.kind), a.period, a.unit_code
@@ -175,9 +194,12 @@ def compose(route: Route, kind: str, alerts: Sequence[Alert], *, reports: str,
         texts[lang] = _template().render(
             kind=kind, t=t, route_name=route.name(lang), day=day,
             sections=[(s, items) for s, items in sections if items], alerts=ordered,
+            new=len(ordered) - again, again=again,
             suppress_hours=written_number(route.suppress_hours, lang, 0), ops=None)
         if not subject:
-            subject = t[f"subject_{kind}"].format(
+            key = "subject_resent" if kind == "alert" and again == len(ordered) else (
+                f"subject_{kind}")
+            subject = t[key].format(
                 brand=t["brand"], count=len(ordered), office=route.name(lang),
                 periods=_periods(ordered), day=day)
     payload = [{
@@ -215,15 +237,35 @@ def _clip(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
+def _pieces(text: str, lang: str, limit: int, most: int) -> list[str]:
+    """`text` in pieces of at most `limit` characters, cut at line ends, at most `most`
+    of them; what does not fit is named (how many lines), never dropped silently."""
+    pieces, current = [], ""
+    lines = text.splitlines()
+    for n, line in enumerate(lines):
+        line = _clip(line, limit)
+        if len(current) + len(line) + 1 > limit:
+            pieces.append(current)
+            current = ""
+            if len(pieces) == most:
+                left = len(lines) - n
+                pieces[-1] = _clip(pieces[-1], limit - 200) + "\n" + labels(lang)[
+                    "cut"].format(lines=left)
+                return pieces
+        current += line + "\n"
+    return [*pieces, current] if current else pieces
+
+
 def body(message: Message, fmt: str) -> dict[str, Any]:
     """What a webhook of this format is sent."""
     if fmt == "slack":
         return {"text": message.subject, "blocks": [
             {"type": "header", "text": {"type": "plain_text",
                                         "text": _clip(message.subject, 150)}},
-            *({"type": "section", "text": {"type": "mrkdwn",
-                                           "text": _clip(text, SLACK_TEXT_LIMIT)}}
-              for text in message.texts.values())]}
+            *({"type": "section", "text": {"type": "mrkdwn", "text": piece}}
+              for lang, text in message.texts.items()
+              for piece in _pieces(text, lang, SLACK_TEXT_LIMIT,
+                                   SLACK_SECTIONS // len(message.texts)))]}
     if fmt == "teams":
         return {"type": "message", "attachments": [{
             "contentType": "application/vnd.microsoft.card.adaptive", "contentUrl": None,
@@ -231,8 +273,9 @@ def body(message: Message, fmt: str) -> dict[str, Any]:
                         "type": "AdaptiveCard", "version": "1.4", "body": [
                             {"type": "TextBlock", "text": message.subject, "weight": "Bolder",
                              "size": "Medium", "wrap": True},
-                            *({"type": "TextBlock", "text": _clip(text, TEAMS_TEXT_LIMIT),
-                               "wrap": True} for text in message.texts.values())]}}]}
+                            *({"type": "TextBlock", "text": _pieces(
+                                text, lang, TEAMS_TEXT_LIMIT // len(message.texts), 1)[0],
+                               "wrap": True} for lang, text in message.texts.items())]}}]}
     return {"schema": SCHEMA, "message_id": message.message_id, "kind": message.kind,
             "route": message.route, "route_name": message.route_name,
             "created_at": message.created_at, "subject": message.subject,

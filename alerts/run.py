@@ -14,7 +14,7 @@ from typing import Any
 
 from alerts.deliver import SmtpSettings, deliver_rows, smtp_from_environment
 from alerts.evaluate import open_alerts, window_start
-from alerts.render import Message, compose, compose_ops
+from alerts.render import Message, Pages, compose, compose_ops
 from alerts.routing import OPS, Routing, load_routing
 from alerts.state import digest_due, enqueue, pending, reconcile, record_attempts
 from domain.periods import VN_TZ
@@ -23,18 +23,25 @@ from registry.settings import Settings
 log = logging.getLogger("reformstats.alerts")
 
 
-def reports_location(settings: Settings, routing: Routing) -> str:
-    """Where alert links point: the published reports URL, else the reports folder."""
-    if routing.reports_url:
-        return routing.reports_url
+def reports_location(settings: Settings, routing: Routing) -> Pages:
+    """Where alert links point: the published reports URL, else the reports folder; in
+    the languages the reports are written in."""
     from reports.settings import ReportSettings
 
-    out_dir = ReportSettings.from_file(settings.config_dir / "reports.yaml").out_dir
-    return str((settings.data_dir / out_dir).resolve())
+    report = ReportSettings.from_file(settings.config_dir / "reports.yaml")
+    base = routing.reports_url or str((settings.data_dir / report.out_dir).resolve())
+    return Pages(base, report.languages)
 
 
 def _utc_now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def as_at(text: str) -> dt.datetime:
+    """A time to evaluate alerts as at, from ISO text; Vietnam time when it has no
+    offset. Raises ValueError on anything else."""
+    moment = dt.datetime.fromisoformat(text.strip())
+    return moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ)
 
 
 def run_alerts(settings: Settings, *, now: dt.datetime | None = None,
@@ -60,13 +67,17 @@ def run_alerts(settings: Settings, *, now: dt.datetime | None = None,
                             window_start(today, routing.lookback_months))
         for code, alerts in decided.send.items():
             made.append(compose(routing.route(code), "alert", alerts, reports=reports,
-                                now=now))
+                                now=now, resent=decided.resent.get(code, set())))
         for code, alerts in decided.recovered.items():
             made.append(compose(routing.route(code), "recovery", alerts, reports=reports,
                                 now=now))
         for code, alerts in decided.open_now.items():
             since = decided.since.get(code, {})
-            older = [a for a in alerts if since.get(a.fingerprint, now) < day_start]
+            sending = {a.fingerprint for a in decided.send.get(code, [])}
+            # the digest lists what was opened before today and is not in this run's
+            # alert message already (a re-send is that route's reminder)
+            older = [a for a in alerts if since.get(a.fingerprint, now) < day_start
+                     and a.fingerprint not in sending]
             if older and digest_due(conn, code, now, routing.digest_hour):
                 made.append(compose(routing.route(code), "digest", alerts, reports=reports,
                                     now=now, since=since))
@@ -136,4 +147,4 @@ def send_ops(settings: Settings, failure: Mapping[str, Any], *,
     return Counter(row["status"] for row in kept)
 
 
-__all__ = ["OPS", "deliver_outbox", "run_alerts", "send_ops"]
+__all__ = ["OPS", "as_at", "deliver_outbox", "run_alerts", "send_ops"]

@@ -41,6 +41,7 @@ class Decisions:
     """What one reconcile decided, per route."""
 
     send: dict[str, list[Alert]] = field(default_factory=dict)        # new, or re-sent
+    resent: dict[str, set[str]] = field(default_factory=dict)         # of those, re-sent
     recovered: dict[str, list[Alert]] = field(default_factory=dict)
     open_now: dict[str, list[Alert]] = field(default_factory=dict)    # all still open
     since: dict[str, dict[str, dt.datetime]] = field(default_factory=dict)
@@ -120,6 +121,8 @@ def reconcile(conn: sa.Connection, routed: Mapping[str, Sequence[Alert]], routin
             decided.since.setdefault(code, {})[fingerprint] = _utc(row["first_seen_at"])
             if send:
                 decided.send.setdefault(code, []).append(alert)
+            if counter == "resent":
+                decided.resent.setdefault(code, set()).add(fingerprint)
     for key, before in known.items():
         if before["status"] != "open" or key in seen:
             continue
@@ -179,8 +182,9 @@ def message_of(row: Mapping[str, Any]) -> Message:
 
 
 def pending(conn: sa.Connection, now: dt.datetime) -> list[dict[str, Any]]:
+    """Outbox rows due for a try: pending, or unconfigured (a channel set up since)."""
     query = (sa.select(alert_message)
-             .where(alert_message.c.status == "pending",
+             .where(alert_message.c.status.in_(("pending", "unconfigured")),
                     alert_message.c.next_attempt_at <= now)
              .order_by(alert_message.c.created_at, alert_message.c.message_id))
     return [dict(r._mapping) for r in conn.execute(query)]

@@ -4,6 +4,7 @@ list what is open."""
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,31 +16,37 @@ alerts = typer.Typer(help="Alerts (cảnh báo) to the reform offices and ops: e
                           "send, list what is open (routing: config/alerts.yaml).",
                      no_args_is_help=True)
 
-UrlOption = Annotated[str | None, typer.Option("--url", help="warehouse URL or DuckDB path")]
+UrlOption = Annotated[str | None, typer.Option(
+    "--url", help="warehouse URL or DuckDB path; a DuckDB file's folder is then the data "
+                  "folder the alert links point into (its reports/), unless "
+                  "REFORMSTATS_DATA_DIR says otherwise")]
 
 
 def _settings(url: str | None) -> Settings:
     import dataclasses
+    import os
 
     from commands.cli import _warehouse_url
     from registry.settings import Settings
+    from warehouse.engine import duckdb_path
 
-    return dataclasses.replace(Settings.from_env(), warehouse_url=_warehouse_url(url))
+    settings = dataclasses.replace(Settings.from_env(), warehouse_url=_warehouse_url(url))
+    path = duckdb_path(settings.warehouse_url)
+    if url and path is not None and "REFORMSTATS_DATA_DIR" not in os.environ:
+        settings = dataclasses.replace(settings, data_dir=Path(path).parent)
+    return settings
 
 
 def _moment(text: str | None) -> dt.datetime | None:
+    from alerts.run import as_at
+
     if not text:
         return None
     try:
-        moment = dt.datetime.fromisoformat(text)
+        return as_at(text)
     except ValueError as exc:
         raise typer.BadParameter(f"{text!r}: an ISO date-time, e.g. 2026-12-03T08:00+07:00",
                                  param_hint="--at") from exc
-    if moment.tzinfo is None:
-        from domain.periods import VN_TZ
-
-        moment = moment.replace(tzinfo=VN_TZ)
-    return moment
 
 
 @alerts.command("run")
@@ -101,9 +108,17 @@ def list_open(url: UrlOption = None,
     query = sa.select(alert_state).where(alert_state.c.status == "open").order_by(
         alert_state.c.route, alert_state.c.period_id, alert_state.c.unit_code,
         alert_state.c.dataset, alert_state.c.check_name)
+    settings = _settings(url)
     if route:
+        from alerts.routing import RoutingError, load_routing
+
+        try:
+            load_routing(settings.config_dir).route(route)
+        except RoutingError as exc:  # an unknown route: say which exist
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from None
         query = query.where(alert_state.c.route == route)
-    with transaction(_settings(url).warehouse_url) as conn:
+    with transaction(settings.warehouse_url) as conn:
         rows = conn.execute(query).fetchall()
     table = Table("route", "kind", "severity", "period", "unit", "dataset", "check", "rows",
                   "since (UTC)", "sent", title=f"open alerts: {len(rows)}")

@@ -27,15 +27,13 @@ WATCHED = [asset_of(d) for d in load_registry() if d.table and d.enabled]
 @fail_fast()
 def open_alerts(params=None) -> dict:
     """Evaluate and queue (no delivery): counts opened, re-sent, suppressed, resolved."""
-    import datetime as dt
-
-    from alerts.run import run_alerts
+    from alerts.run import as_at, run_alerts
     from plugins.hooks import pipeline_settings, smtp_settings
 
     at = (params or {}).get("at")
     settings = pipeline_settings()
     done = run_alerts(settings, smtp=smtp_settings(settings), deliver=False,
-                      now=dt.datetime.fromisoformat(at) if at else None)
+                      now=as_at(at) if at else None)
     done.pop("messages")
     return done
 
@@ -60,9 +58,9 @@ def deliver(opened: dict) -> dict:
               schedule=AssetOrTimeSchedule(
                   timetable=CronTriggerTimetable("0 * * * *", timezone="Asia/Ho_Chi_Minh"),
                   assets=AssetAny(*WATCHED)),
-              params={"at": Param(None, type=["null", "string"], format="date-time",
-                                  description="evaluate as at this time (ISO, with offset); "
-                                              "empty: now. For replays and the demo.")})
+              params={"at": Param(None, type=["null", "string"], description=(
+                  "evaluate as at this time (ISO; Vietnam time without an offset); empty: "
+                  "now. For replays and the demo."))})
 def alerts_hourly() -> None:
     opened = open_alerts()
     migrate_warehouse() >> opened

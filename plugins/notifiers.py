@@ -36,14 +36,16 @@ PERMANENT = (
     ("marts.manual_points", "ManualPointsError", "`reformstats scoring check`"),
     ("warehouse.publish", "PartitionRejected", ""),
 )
+_SECRET_PARAM = re.compile(r"(?i)\b(access_token|token|api_key|apikey|key|secret|password|"
+                           r"client_secret|sig|signature)=[^&\s]+")
 _URL = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^/@\s]*@)?(?P<rest>[^?#\s]*)"
                   r"(?:[?#]\S*)?")
 
 
 def masked(text: str) -> str:
     """`text` with every URL's user:password@ and ?query#fragment dropped (a token can be
-    in either)."""
-    return _URL.sub(lambda m: m["scheme"] + m["rest"], text)
+    in either), and any token=… / key=… / secret=… / password=… left hidden."""
+    return _SECRET_PARAM.sub(r"\1=<hidden>", _URL.sub(lambda m: m["scheme"] + m["rest"], text))
 
 
 def _error_line(exc: BaseException | None) -> str | None:

@@ -251,7 +251,8 @@ def test_the_daily_digest_lists_what_is_still_open_once_a_day(
         "xã Mỹ Hòa Hưng",
         "[Thống kê CCHC] Tổng hợp ngày 2026-04-13: 4 vấn đề còn mở, Sở Nội vụ tỉnh An Giang"]
     assert digest["suppressed"] == 9
-    assert "Phát hiện từ: 2026-04-12 01:00 UTC" in mailbox.to(SO_04)[-1].text
+    # first seen 12 April 01:00 UTC, which is 08:00 in Vietnam
+    assert "Phát hiện từ: 2026-04-12 08:00 (giờ Việt Nam)" in mailbox.to(SO_04)[-1].text
     later = run_alerts(warehouse, now=NOW + dt.timedelta(hours=30))
     assert later["queued"] == 0  # one digest a day
 
@@ -337,3 +338,21 @@ def test_the_alerts_commands_run_and_list_what_is_open(
     assert "opened 0 · resent 0 · suppressed 9" in again.output  # within 168 hours
     bad = runner.invoke(app, ["alerts", "run", "--url", url, "--at", "yesterday"])
     assert bad.exit_code == 2 and "an ISO date-time" in bad.output
+
+
+def test_after_the_suppression_interval_each_office_gets_one_reminder_not_a_digest_too(
+        warehouse: Settings, mailbox: Mailbox) -> None:
+    run_alerts(warehouse, now=NOW)
+    before = len(mailbox.mails)
+    # 169 hours later (19 April, 09:00): past the 168 hours of config/alerts.yaml, and
+    # past the digest hour; every open alert is re-sent, so no digest repeats them
+    later = run_alerts(warehouse, now=NOW + dt.timedelta(hours=169))
+    assert (later["opened"], later["resent"], later["suppressed"]) == (0, 9, 0)
+    mails = mailbox.mails[before:]
+    assert sorted(m.recipients[0] for m in mails) == sorted([SO_91, XA, SO_04])
+    so04 = next(m for m in mails if m.recipients == [SO_04])
+    assert so04.subject == ("[Thống kê CCHC] Nhắc lại 2 cảnh báo chưa khắc phục: "
+                            "Sở Nội vụ tỉnh Cao Bằng (2026-03)")
+    assert ("2 vấn đề đã báo trước đây vẫn chưa được khắc phục sau 168 giờ (nhắc lại)."
+            in so04.text)
+    assert "vấn đề mới" not in so04.text
