@@ -247,10 +247,13 @@ def _pieces(text: str, lang: str, limit: int, most: int) -> list[str]:
         if len(current) + len(line) + 1 > limit:
             pieces.append(current)
             current = ""
-            if len(pieces) == most:
-                left = len(lines) - n
-                pieces[-1] = _clip(pieces[-1], limit - 200) + "\n" + labels(lang)[
-                    "cut"].format(lines=left)
+            if len(pieces) == most:  # make room for the note with whole lines
+                kept, left = pieces[-1].splitlines(), len(lines) - n
+                while kept and sum(len(k) + 1 for k in kept) + 200 > limit:
+                    kept.pop()
+                    left += 1
+                pieces[-1] = "".join(k + "\n" for k in kept) + labels(lang)["cut"].format(
+                    lines=left)
                 return pieces
         current += line + "\n"
     return [*pieces, current] if current else pieces

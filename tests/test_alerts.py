@@ -356,3 +356,33 @@ def test_after_the_suppression_interval_each_office_gets_one_reminder_not_a_dige
     assert ("2 vấn đề đã báo trước đây vẫn chưa được khắc phục sau 168 giờ (nhắc lại)."
             in so04.text)
     assert "vấn đề mới" not in so04.text
+
+
+def test_english_links_point_to_pages_that_exist(warehouse: Settings, mailbox: Mailbox
+                                                 ) -> None:
+    """config/reports.yaml writes Vietnamese pages only: the English text links to them."""
+    run_alerts(warehouse, now=NOW)
+    text = mailbox.to(SO_91)[0].text
+    english = text[text.index("Dear Department of Home Affairs, An Giang"):]
+    reports = warehouse.data_dir.resolve() / "reports"
+    assert f"Where to look: {reports}/quality.vi.html" in english
+    assert ".en.html" not in text
+
+
+def test_a_long_message_is_split_for_slack_and_says_how_much_was_cut() -> None:
+    from alerts.render import Message, body
+
+    line = "x" * 99  # with its newline, 100 characters: 29 lines fill a 2,900 section
+    message = Message(route="so_noi_vu_91", kind="alert", subject="s",
+                      texts={"vi": "\n".join([line] * 2000)}, alerts=[], route_name={})
+    blocks = body(message, "slack")["blocks"]
+    sections = [b["text"]["text"] for b in blocks[1:]]
+    # 48 sections of 29 lines would hold 1,392 lines; the last gives 200 characters (2
+    # lines) to the note: 1,390 shown, 610 left, and the last section says so
+    assert len(blocks) == 49 and all(len(s) <= 3000 for s in sections)
+    assert sum(s.count(line) for s in sections) == 1390
+    assert sections[-1].endswith(line + "\n… còn 610 dòng nữa: xem thư điện tử hoặc trang "
+                                 "chất lượng dữ liệu.")
+    short = Message(route="r", kind="alert", subject="s", texts={"vi": "a\nb", "en": "c"},
+                    alerts=[], route_name={})
+    assert [b["text"]["text"] for b in body(short, "slack")["blocks"][1:]] == ["a\nb\n", "c\n"]

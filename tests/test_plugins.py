@@ -115,6 +115,25 @@ def test_the_ops_notifier_never_fails_its_callback_when_receivers_are_down(
     assert kept == [("email:ops@reformstats.example.org", "unconfigured", 1),
                     ("webhook:json:REFORMSTATS_OPS_WEBHOOK_URL", "pending", 1)]
 
+    # SMTP configured and the webhook back: the next alerts run, past the first wait
+    # (1 minute), delivers both
+    import datetime as dt
+
+    from alerts.routing import load_routing
+    from alerts.run import deliver_outbox
+    from simulator.receivers import Mailbox
+
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(minutes=2)
+    with Mailbox() as mailbox, WebhookReceiver() as hooks:
+        monkeypatch.setenv("REFORMSTATS_OPS_WEBHOOK_URL", f"{hooks.url}/ops")
+        monkeypatch.setenv("AIRFLOW_CONN_REFORMSTATS_SMTP", mailbox.uri)
+        from alerts.deliver import smtp_from_environment
+
+        done = deliver_outbox(settings, load_routing(settings.config_dir),
+                              smtp_from_environment("reformstats_smtp"), lambda: later)
+        assert (len(mailbox.wait_for(1)), len(hooks.at("/ops"))) == (1, 1)
+    assert done["delivered"] == 2
+
 
 def test_fail_fast_fails_at_once_on_what_no_retry_fixes() -> None:
     from airflow.sdk.exceptions import AirflowFailException
