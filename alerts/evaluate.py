@@ -73,9 +73,14 @@ def quality_alerts(conn: sa.Connection, start: dt.date) -> list[Alert]:
             source=r["source"], period_id=int(r["period_id"]), period=r["label"],
             period_last_day=_date(r["last_day"]),
             unit_code=r["unit_code"] or province_of_source(r["source"]),
-            check_name=r["check_name"], rows=r["unexpected_count"], run_id=r["run_id"],
-            facts=_jump_facts(r)))
+            check_name=r["check_name"], run_id=r["run_id"], facts=_jump_facts(r),
+            # a history check counts units, not rows
+            rows=None if _counts_units(r["check_name"]) else r["unexpected_count"]))
     return alerts + rejected_alerts(conn, start)
+
+
+def _counts_units(check_name: str) -> bool:
+    return check_name.startswith("jump:") or check_name == "units_missing"
 
 
 def _jump_facts(row: dict) -> dict:

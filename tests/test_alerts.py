@@ -386,3 +386,20 @@ def test_a_long_message_is_split_for_slack_and_says_how_much_was_cut() -> None:
     short = Message(route="r", kind="alert", subject="s", texts={"vi": "a\nb", "en": "c"},
                     alerts=[], route_name={})
     assert [b["text"]["text"] for b in body(short, "slack")["blocks"][1:]] == ["a\nb\n", "c\n"]
+
+
+def test_a_jump_says_the_value_before_and_now(warehouse: Settings, mailbox: Mailbox) -> None:
+    details = json.dumps({"notes": "changed more than 3-fold since 2026-02", "sample": [
+        {"unit_code": "30313", "previous": 300, "current": 90}]})
+    rows = [check("run-1", "onestop_91", "dossiers", MAR, "jump:received_total", False,
+                  severity="warning", unexpected=1, checked=at(12)),
+            check("run-1", "onestop_91", "dossiers", MAR, "jump:received_total", False,
+                  "30313", severity="warning", unexpected=1, checked=at(12))]
+    with transaction(warehouse.warehouse_url) as conn:
+        conn.execute(sa.insert(dq_result), [{**r, "details": details} for r in rows])
+    run_alerts(warehouse, now=NOW)
+    text = mailbox.to(XA)[0].text
+    start = text.index("Số liệu received_total thay đổi bất thường so với kỳ trước")
+    item = text[start:text.index("Xem tại", start)]
+    assert "2026-02: 300 → 2026-03: 90" in item
+    assert "Số dòng" not in item  # it counts units, not rows
