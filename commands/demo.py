@@ -24,7 +24,8 @@ DEMO_FAULTS = ('{"rate_limit": 1, "server_error": 2, "repeat_page": 1, "missing_
 # Fact DAGs run per month, then the marts DAG rebuilds that month's indicators (on a
 # scheduler it runs on their Asset events; dag.test() has no scheduler, so the demo asks).
 DAG_IDS = ("national_portal_monthly", "onestop_monthly", "marts_monthly")
-# The demo's alerts are evaluated as at 08:00 (Vietnam time) this many days after the window.
+# After each month's runs, the demo runs the alerts as at 08:00 (Vietnam) this many days
+# after the month, as the hourly schedule would (the state carries over: no re-sends).
 ALERTS_DAYS_AFTER = 5
 
 
@@ -44,8 +45,13 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
                      or f"duckdb:///{data_dir / 'warehouse.duckdb'}")
     months = month_range(first, last)
     started = time.monotonic()
-    with PortalSimulator(faults=FaultPlan.parse(faults)) as sim:
-        console.print(f"[bold]Portal simulator[/] on {sim.url} (faults: {faults})")
+    from simulator.receivers import Mailbox, WebhookReceiver
+
+    with PortalSimulator(faults=FaultPlan.parse(faults)) as sim, Mailbox() as mailbox, \
+            WebhookReceiver() as receiver:
+        console.print(f"[bold]Portal simulator[/] on {sim.url} (faults: {faults}); alert "
+                      f"e-mail to a local SMTP server ({mailbox.uri}), webhooks to a local "
+                      f"receiver ({receiver.url})")
         provinces = sorted(Settings.from_env().sources.onestop.provinces)
         extra = {
             # The simulator can take more than the real portal's ~1 request/s.
@@ -57,6 +63,7 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
                 hash_key=secrets.token_hex(32)),
             "REFORMSTATS_DATA_DIR": str(data_dir),
             "REFORMSTATS_WAREHOUSE_URL": warehouse_url,
+            **alert_receivers(mailbox, receiver),
         }
         from warehouse.migrate import upgrade
 
@@ -70,6 +77,7 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
         console.print("Preparing embedded Airflow (SQLite metadata) …")
         airflow_env.configure(data_dir / "airflow", extra)
         dags = [airflow_env.load_dag(dag_id) for dag_id in DAG_IDS]
+        alerts_dag = airflow_env.load_dag("alerts_hourly")
         for month in months:
             sim.world.published_through = month  # the portal as it is when the month ends
             for dag in dags:
@@ -81,11 +89,13 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
                 if "success" not in state:
                     raise SystemExit(f"{dag.dag_id} run for {month} ended {state}; "
                                      "see the log above")
+            run_alerts_month(alerts_dag, month, warehouse_url, console)
         fired = dict(sim.faults.fired)
+        mails, posts = list(mailbox.mails), list(receiver.posts)
     console.print(f"Faults the simulator fired: {fired}")
     print_summary(warehouse_url, months[-1], console)
     print_reports(data_dir, months[-1], console)
-    run_alerts_demo(airflow_env.load_dag("alerts_hourly"), months[-1], warehouse_url, console)
+    print_alerts(warehouse_url, mails, posts, console)
     console.print(f"\nDone in {time.monotonic() - started:.0f}s.")
     return warehouse_url
 
@@ -187,69 +197,102 @@ def print_summary(warehouse_url: str, last: Month, console: Console) -> None:
 
 
 
-def run_alerts_demo(dag: Any, last: Month, warehouse_url: str, console: Console) -> None:
-    """The alerts_hourly DAG (dag.test) as at a few days after the window, delivering to an
-    SMTP server and a webhook receiver started here on 127.0.0.1; prints what they got."""
+def alerts_as_at(month: Month) -> Any:
+    """When the demo runs the alerts for a month: 08:00 (Vietnam) a few days after it."""
     import datetime as dt
-    import os
 
+    from domain.periods import VN_TZ
+
+    return dt.datetime.combine(month.next().first_day
+                               + dt.timedelta(days=ALERTS_DAYS_AFTER - 1), dt.time(8), VN_TZ)
+
+
+def alert_receivers(mailbox: Any, receiver: Any) -> dict[str, str]:
+    """The environment that points the alerts' channels (config/alerts.yaml) at the local
+    SMTP server and webhook receiver: the SMTP Connection and each webhook's variable."""
+    from alerts.routing import load_routing
+
+    routing = load_routing(Settings.from_env().config_dir)
+    hooks = {c.url_env: c.format for r in routing.routes.values() for c in r.channels
+             if c.type == "webhook"}
+    return {f"AIRFLOW_CONN_{routing.smtp_connection_id.upper()}": mailbox.uri,
+            **{variable: f"{receiver.url}/{fmt}/{variable.lower()}"
+               for variable, fmt in hooks.items()}}
+
+
+def run_alerts_month(dag: Any, month: Month, warehouse_url: str, console: Console) -> None:
+    """The alerts_hourly DAG (dag.test) as the month's alerts would run; one line: the
+    messages it made, by kind."""
+    import sqlalchemy as sa
+
+    from warehouse.engine import make_engine
+    from warehouse.schema import alert_message
+
+    at = alerts_as_at(month)
+    t0 = time.monotonic()
+    run = dag.test(run_conf={"at": at.isoformat()})
+    engine = make_engine(warehouse_url, read_only=True)
+    with engine.connect() as conn:
+        made = dict(conn.execute(
+            sa.select(alert_message.c.kind, sa.func.count(sa.distinct(alert_message.c.subject)))
+            .where(alert_message.c.created_at == at).group_by(alert_message.c.kind)).fetchall())
+    engine.dispose()
+    console.print(f"  alerts_hourly as at {at:%Y-%m-%d %H:%M}: [bold]"
+                  f"{getattr(run, 'state', run)}[/] ({time.monotonic() - t0:.1f}s; messages: "
+                  + (", ".join(f"{n} {kind}" for kind, n in sorted(made.items())) or "none")
+                  + ")")
+
+
+def print_alerts(warehouse_url: str, mails: list[Any], posts: list[Any],
+                 console: Console) -> None:
+    """What the alerts runs opened and delivered over the window, and the shortest e-mail
+    a reform office got, as it reads it."""
     import sqlalchemy as sa
     from rich.markup import escape
 
     from alerts.routing import load_routing
-    from domain.periods import VN_TZ
-    from simulator.receivers import Mailbox, WebhookReceiver
     from warehouse.engine import make_engine
     from warehouse.schema import alert_message, alert_state
 
     routing = load_routing(Settings.from_env().config_dir)
-    first = last.next().first_day
-    at = dt.datetime.combine(first + dt.timedelta(days=ALERTS_DAYS_AFTER - 1),
-                             dt.time(8), VN_TZ)
-    webhooks = {c.url_env: c.format for r in routing.routes.values() for c in r.channels
-                if c.type == "webhook"}
-    with Mailbox() as mailbox, WebhookReceiver() as receiver:
-        os.environ[f"AIRFLOW_CONN_{routing.smtp_connection_id.upper()}"] = mailbox.uri
-        for variable, fmt in webhooks.items():
-            os.environ[variable] = f"{receiver.url}/{fmt}/{variable.lower()}"
-        console.print(f"\n[bold]Alerts[/] as at {at:%Y-%m-%d %H:%M} (Vietnam): the "
-                      f"alerts_hourly DAG, e-mail to a local SMTP server ({mailbox.uri}) "
-                      f"and webhooks to a local receiver ({receiver.url})")
-        run = dag.test(run_conf={"at": at.isoformat()})
-        console.print(f"  alerts_hourly: [bold]{getattr(run, 'state', run)}[/]")
-        mails, posts = list(mailbox.mails), list(receiver.posts)
     engine = make_engine(warehouse_url, read_only=True)
     with engine.connect() as conn:
         opened = conn.execute(sa.select(alert_state.c.route, alert_state.c.kind,
-                                        sa.func.count()).where(alert_state.c.status == "open")
-                              .group_by(alert_state.c.route, alert_state.c.kind)
-                              .order_by(alert_state.c.route, alert_state.c.kind)).fetchall()
-        sent = conn.execute(sa.select(alert_message.c.route, alert_message.c.channel,
-                                      alert_message.c.kind, alert_message.c.alerts,
-                                      alert_message.c.status, alert_message.c.subject)
-                            .order_by(alert_message.c.route, alert_message.c.channel)
-                            ).fetchall()
+                                        alert_state.c.status, sa.func.count())
+                              .group_by(alert_state.c.route, alert_state.c.kind,
+                                        alert_state.c.status)
+                              .order_by(alert_state.c.route, alert_state.c.kind,
+                                        alert_state.c.status)).fetchall()
+        sent = conn.execute(sa.select(alert_message.c.route, alert_message.c.kind,
+                                      alert_message.c.status, sa.func.count(),
+                                      sa.func.sum(alert_message.c.alerts))
+                            .group_by(alert_message.c.route, alert_message.c.kind,
+                                      alert_message.c.status)
+                            .order_by(alert_message.c.route, alert_message.c.kind)).fetchall()
     engine.dispose()
-    t = Table(title=f"Open alerts by route and kind ({sum(r[2] for r in opened)})")
-    for col in ("route", "kind", "alerts"):
+    t = Table(title="Alerts by route, kind and state",
+              caption="open: still failing; resolved: cleared, a recovery was sent; "
+                      "expired: its period left the look-back window")
+    for col in ("route", "kind", "state", "alerts"):
         t.add_column(col)
-    for route, kind, count in opened:
-        t.add_row(route, kind, str(count))
+    for route, kind, status, count in opened:
+        t.add_row(route, kind, status, str(count))
     console.print(t)
-    t = Table(title=f"Alert messages: {len(mails)} e-mails and {len(posts)} webhook posts "
-                    "received")
-    for col in ("route", "channel", "kind", "alerts", "status", "subject"):
+    t = Table(title="Alert messages over the window",
+              caption=f"{len(mails)} e-mails and {len(posts)} webhook posts received by the "
+                      "local receivers")
+    for col in ("route", "kind", "status", "messages (one per channel)", "alerts in them"):
         t.add_column(col)
     for row in sent:
         t.add_row(*(escape(str(v)) for v in row))
     console.print(t)
     ops = {a for c in routing.ops.channels for a in c.to}
     offices = [m for m in mails if not set(m.recipients) & ops]
-    if offices:  # the shortest one a reform office got, as it reads it
+    if offices:
         mail = min(offices, key=lambda m: len(m.text))
-        console.rule(f"The e-mail to {', '.join(mail.recipients)}")
-        console.print(mail.subject, markup=False, highlight=False)
-        console.print(mail.text, markup=False, highlight=False)
+        console.rule(f"The shortest e-mail an office got, to {', '.join(mail.recipients)}")
+        console.print(mail.subject, markup=False, highlight=False, soft_wrap=True)
+        console.print(mail.text, markup=False, highlight=False, soft_wrap=True)
 
 
 SHOWN_SCHEME = "par_commune_example"
