@@ -112,6 +112,10 @@ def run_rules(rules_name: str, files: Sequence[Path], good_path: Path,
                     for rule, n in zip(rules, per_rule, strict=True)]
         if max_held_share is not None:
             outcomes.append(held_share(distinct_count, bad_count, max_held_share))
+        outcomes.append(CheckOutcome(  # nothing at all is no month to publish
+            check_name="rows_present", column=None, severity="critical",
+            success=distinct_count > 0, element_count=distinct_count, unexpected_count=None,
+            details=None if distinct_count else "no row at all for the partition"))
         rejected = rejection(outcomes)
         bad_where = "true" if rejected else " OR ".join(critical)
         if rejected:

@@ -164,9 +164,11 @@ def load_month(validated: dict[str, Any], aggregates_ref: dict[str, str] | None,
     counters = monthly_counters(folder / "good.parquet", month)
     aggregates = ([r for _, r in read_records(FetchRef.from_dict(aggregates_ref))]
                   if aggregates_ref else [])
-    outcomes = read_outcomes(folder / "dq_results.json") + run_checks(
-        entry.validation.checks, counters.to_pylist(), aggregates=aggregates,
-        agencies=settings.units.mapping("onestop_agency", month.first_day))
+    outcomes = read_outcomes(folder / "dq_results.json")
+    if not validated.get("rejected"):  # a rejected month has no counters to compare
+        outcomes += run_checks(
+            entry.validation.checks, counters.to_pylist(), aggregates=aggregates,
+            agencies=settings.units.mapping("onestop_agency", month.first_day))
     return load_partition(PartitionLoad(
         dataset=entry, source=ref.source, month=month, fetch_id=ref.fetch_id, run_id=run_id,
         rows_in=int(validated["rows_in"]),

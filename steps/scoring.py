@@ -255,7 +255,7 @@ def score(period: Period, run_id: str, settings: Settings,
         facts=table_of(entry.table, criterion_rows), partition={"period_id": period.period_id},
         outcomes=run_checks(entry.validation.checks, criterion_rows,
                             reconciliation=reconciliation, maxima=maxima_seen),
-        also=also), settings.warehouse_url)
+        also=also, also_if_rejected=False), settings.warehouse_url)
 
 
 def periods_to_score(month: Month, settings: Settings) -> list[Period]:

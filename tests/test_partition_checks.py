@@ -187,3 +187,42 @@ def test_a_rejected_answer_leaves_the_last_good_scores_and_a_rerun_once_fixed_lo
     assert fixed["status"] == "loaded" and fixed["rows_loaded"] == first["rows_loaded"]
     assert table("SELECT DISTINCT run_id FROM fact_portal_score") == [("r3",)]
     assert table("SELECT count(*) FROM quarantine_row WHERE period_id = 202643") == [(0,)]
+
+
+def test_results_a_critical_check_rejects_are_held_and_what_is_made_from_them_is_not_written(
+        settings: Settings) -> None:
+    """A critical check of computed results (scores above their maximum): the criterion
+    rows wait in quarantine, and what a load would also write from them is not written."""
+    from expectations.outcomes import CheckOutcome
+
+    refresh_reference(settings)
+    mar = Month(2026, 3)
+    also_ran = []
+    broken = CheckOutcome("points_within_maximum", "points", "critical", False, 2, 1,
+                          "a criterion above its maximum")
+    load = score_load(settings, mar, {"91": 80, "04": 60}, "r1", outcomes=[broken],
+                      also=also_ran.append, also_if_rejected=False)
+    with pytest.raises(PartitionRejected, match="a criterion above its maximum"):
+        load_partition(load, settings.warehouse_url)
+    with transaction(settings.warehouse_url) as conn:
+        facts = conn.execute(sa.select(sa.func.count()).select_from(fact_portal_score)
+                             ).scalar_one()
+        held = sorted((r.unit_code, r.reasons) for r in conn.execute(
+            sa.select(quarantine_row.c.unit_code, quarantine_row.c.reasons)))
+    assert (facts, also_ran) == (0, [])
+    assert held == [("04", "partition rejected: a criterion above its maximum"),
+                    ("91", "partition rejected: a criterion above its maximum")]
+
+
+def test_an_empty_dossier_month_is_not_published(tmp_path) -> None:
+    import pyarrow.parquet as pq
+
+    from expectations.sql_rules import run_rules
+    from transforms.dossiers import DOSSIER_SCHEMA
+
+    part = tmp_path / "part-00001.parquet"
+    pq.write_table(pa.Table.from_pylist([], schema=DOSSIER_SCHEMA), part)
+    result = run_rules("dossiers", [part], tmp_path / "good.parquet", tmp_path / "bad.parquet",
+                       key="dossier_key", order_by="received_at", max_held_share=0.5)
+    assert result.rejected == "no row at all for the partition"
+    assert (result.rows_in, result.rows_good) == (0, 0)

@@ -51,6 +51,9 @@ class PartitionLoad:
     rejected: str | None = None
     # More writes that belong to the same transaction (e.g. units the answer registered).
     also: Callable[[sa.Connection], Any] | None = None
+    # whether `also` still runs for a rejected partition (what it writes is not published
+    # from the facts, e.g. the units an answer taught); False for results made from them
+    also_if_rejected: bool = True
 
 
 def raw_sha256(manifest: Mapping[str, Any]) -> str:
@@ -180,7 +183,14 @@ def load_partition(load: PartitionLoad, warehouse_url: str) -> dict[str, Any]:
     period_id = load.month.period_id
     lineage = {"fetch_id": load.fetch_id, "run_id": load.run_id, "loaded_at": now,
                **load.partition}
-    load = dataclasses.replace(load, rejected=load.rejected or rejection(load.outcomes))
+    if not load.rejected and (found := rejection(load.outcomes)):
+        # rejected here (a critical check of the results): its rows wait in quarantine
+        # (results made in the warehouse; a source's rows were held by its validation)
+        if load.quarantined is None or not load.quarantined.num_rows:
+            load = dataclasses.replace(load, quarantined=load.facts.append_column(
+                "reasons", pa.array([f"partition rejected: {found}"] * load.facts.num_rows,
+                                    pa.string())))
+        load = dataclasses.replace(load, rejected=found)
     quarantine = quarantine_table(load, now)
     key = {"source": load.source, "dataset": load.dataset.name, "period_id": period_id}
     with transaction(warehouse_url) as conn:
@@ -193,7 +203,7 @@ def load_partition(load: PartitionLoad, warehouse_url: str) -> dict[str, Any]:
                                                        *history_checks(conn, load)])
         loaded = 0 if load.rejected else replace_partition(
             conn, table, _with_constants(load.facts, table, lineage), load.partition)
-        if load.also is not None:
+        if load.also is not None and (load.also_if_rejected or not load.rejected):
             load.also(conn)
         replace_partition(conn, quarantine_row, quarantine, key)
         replace_partition(conn, dq_result, dq_table(load, now), {"run_id": load.run_id, **key})
