@@ -243,8 +243,8 @@ def _pieces(text: str, lang: str, limit: int, most: int) -> list[str]:
     pieces, current = [], ""
     lines = text.splitlines()
     for n, line in enumerate(lines):
-        line = _clip(line, limit)
-        if len(current) + len(line) + 1 > limit:
+        line = _clip(line, limit - 1)
+        if current and len(current) + len(line) + 1 > limit:
             pieces.append(current)
             current = ""
             if len(pieces) == most:  # make room for the note with whole lines

@@ -109,12 +109,13 @@ def reconcile(conn: sa.Connection, routed: Mapping[str, Sequence[Alert]], routin
             last_sent = _utc(before["last_sent_at"]) if is_open else None
             if not is_open:
                 send, counter = True, "opened"
-            elif worse(alert.severity, before["severity"]) or last_sent is None \
-                    or now - last_sent >= interval:
+            elif worse(alert.severity, before["severity"]):
+                send, counter = True, "worsened"
+            elif last_sent is None or now - last_sent >= interval:
                 send, counter = True, "resent"
             else:
                 send, counter = False, "suppressed"
-            decided.counts[counter] += 1
+            decided.counts["resent" if counter == "worsened" else counter] += 1
             row = _row(code, alert, now, before, sent=send)
             rows.append(row)
             decided.open_now.setdefault(code, []).append(alert)

@@ -38,14 +38,20 @@ PERMANENT = (
 )
 _SECRET_PARAM = re.compile(r"(?i)\b(access_token|token|api_key|apikey|key|secret|password|"
                            r"client_secret|sig|signature)=[^&\s]+")
-_URL = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^/@\s]*@)?(?P<rest>[^?#\s]*)"
+_SECRET_FIELD = re.compile(r"""(?i)(["']?(?:access_token|token|api_key|secret|password|"""
+                           r"""client_secret)["']?\s*:\s*["']?)[^"'&\s,}]+""")
+_BEARER = re.compile(r"(?i)\b(bearer|basic)\s+[A-Za-z0-9._~+/=-]+")
+# scheme, then user:password@ up to the last @ of the authority, then host and path
+_URL = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)(?:[^/\s]*@)?(?P<rest>[^?#\s]*)"
                   r"(?:[?#]\S*)?")
 
 
 def masked(text: str) -> str:
     """`text` with every URL's user:password@ and ?query#fragment dropped (a token can be
-    in either), and any token=… / key=… / secret=… / password=… left hidden."""
-    return _SECRET_PARAM.sub(r"\1=<hidden>", _URL.sub(lambda m: m["scheme"] + m["rest"], text))
+    in either), and any token=… / "token": … / Bearer … / password=… value hidden."""
+    text = _URL.sub(lambda m: m["scheme"] + m["rest"], text)
+    text = _SECRET_FIELD.sub(r"\1<hidden>", _SECRET_PARAM.sub(r"\1=<hidden>", text))
+    return _BEARER.sub(r"\1 <hidden>", text)
 
 
 def _error_line(exc: BaseException | None) -> str | None:
@@ -105,7 +111,13 @@ class OpsNotifier(BaseNotifier):
         from plugins.hooks import pipeline_settings, smtp_settings
 
         settings = pipeline_settings()
-        send_ops(settings, ops_message(context), smtp=smtp_settings(settings))
+        try:
+            smtp = smtp_settings(settings)
+        except Exception as exc:  # a broken alerts.yaml or SMTP extra: still alert
+            log.error("SMTP settings for the ops alert could not be read: %s",
+                      type(exc).__name__)
+            smtp = None
+        send_ops(settings, ops_message(context), smtp=smtp)
 
 
 def notify_ops(context: dict[str, Any]) -> None:

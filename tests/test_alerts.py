@@ -403,3 +403,11 @@ def test_a_jump_says_the_value_before_and_now(warehouse: Settings, mailbox: Mail
     item = text[start:text.index("Xem tại", start)]
     assert "2026-02: 300 → 2026-03: 90" in item
     assert "Số dòng" not in item  # it counts units, not rows
+
+
+def test_a_piece_is_never_empty_nor_over_the_limit() -> None:
+    from alerts.render import _pieces
+
+    pieces = _pieces("x" * 3000 + "\nabc", "en", 2900, 48)
+    assert [len(p) for p in pieces] == [2900, 4]  # the long line cut to 2,899 and "…"
+    assert pieces[0].endswith("…\n") and pieces[1] == "abc\n"

@@ -54,6 +54,18 @@ def test_ops_message_masks_url_credentials_and_queries() -> None:
                                 "(after 1 try)")
 
 
+@pytest.mark.parametrize(("text", "shown"), [
+    ("postgresql://u:p@ss@db:5432/w refused", "postgresql://db:5432/w refused"),
+    ("Authorization: Bearer abc.def-123 refused", "Authorization: Bearer <hidden> refused"),
+    ('answer {"token": "s3cr3t", "n": 1}', 'answer {"token": "<hidden>", "n": 1}'),
+    ("GET /api?token=abc&page=2", "GET /api?token=<hidden>&page=2"),
+])
+def test_masked_hides_credentials_in_any_usual_form(text: str, shown: str) -> None:
+    from plugins.notifiers import masked
+
+    assert masked(text) == shown
+
+
 def test_a_run_failure_names_the_run_and_links_to_it() -> None:
     context = {"dag": SimpleNamespace(dag_id="marts_monthly"), "run_id": "manual__x y",
                "reason": "task_failure"}
