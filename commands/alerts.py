@@ -91,6 +91,11 @@ def run(url: UrlOption = None,
             console.print(message["text"], markup=False, highlight=False)
 
 
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """A stored time as UTC when the engine hands it back without a zone."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 @alerts.command("list")
 def list_open(url: UrlOption = None,
               route: Annotated[str | None, typer.Option("--route", help="one route only")
@@ -120,11 +125,14 @@ def list_open(url: UrlOption = None,
         query = query.where(alert_state.c.route == route)
     with transaction(settings.warehouse_url) as conn:
         rows = conn.execute(query).fetchall()
+    from domain.periods import VN_TZ
+
     table = Table("route", "kind", "severity", "period", "unit", "dataset", "check", "rows",
-                  "since (UTC)", "sent", title=f"open alerts: {len(rows)}")
+                  "since (Vietnam)", "sent", title=f"open alerts: {len(rows)}")
     for r in rows:
         table.add_row(r.route, r.kind, r.severity, str(Period.from_id(r.period_id)),
                       r.unit_code or "—", r.dataset, r.check_name,
                       "—" if r.rows_affected is None else str(r.rows_affected),
-                      f"{r.first_seen_at:%Y-%m-%d %H:%M}", str(r.times_sent))
+                      f"{_aware(r.first_seen_at).astimezone(VN_TZ):%Y-%m-%d %H:%M}",
+                      str(r.times_sent))
     Console(width=170).print(table)

@@ -12,6 +12,8 @@ trigger it with conf {"at": "2026-04-06T08:00:00+07:00"} to evaluate as at that 
 
 from __future__ import annotations
 
+import datetime as dt
+
 from airflow.sdk import AssetAny, AssetOrTimeSchedule, CronTriggerTimetable, Param, task
 
 from plugins.assets import asset_of
@@ -54,7 +56,10 @@ def deliver(opened: dict) -> dict:
     return {"queued": opened.get("queued", 0), **counted}
 
 
+# One run at a time, and a hung one (a receiver that never answers) gives way within the
+# hour instead of holding the next runs for the 12 hours of the loading DAGs.
 @pipeline_dag("alerts_hourly", doc=__doc__, tags=["reformstats", "alerts"], max_active_runs=1,
+              dagrun_timeout=dt.timedelta(minutes=45),
               schedule=AssetOrTimeSchedule(
                   timetable=CronTriggerTimetable("0 * * * *", timezone="Asia/Ho_Chi_Minh"),
                   assets=AssetAny(*WATCHED)),

@@ -37,9 +37,10 @@ def pipeline_dag(dag_id: str, *, doc: str | None, tags: list[str], max_active_ru
     """The `@dag` decorator with what every DAG here shares: start date, no catch-up
     (backfills are explicit), the ops notifier on every task and on the run; the monthly schedule
     unless another is given."""
+    timeout = options.pop("dagrun_timeout", dt.timedelta(hours=RUNTIME["dagrun_timeout_hours"]))
     return dag(dag_id=dag_id, schedule=schedule or monthly_schedule(), start_date=START_DATE,
                catchup=False, max_active_runs=max_active_runs, default_args=DEFAULT_ARGS,
-               dagrun_timeout=dt.timedelta(hours=RUNTIME["dagrun_timeout_hours"]),
+               dagrun_timeout=timeout,
                on_failure_callback=OpsNotifier(), tags=tags, doc_md=doc, **options)
 
 
