@@ -53,7 +53,7 @@ def test_the_simulator_counts_with_its_own_code_and_has_no_import_cycle() -> Non
 
 
 def test_dag_files_import_only_light_modules_at_top_level() -> None:
-    allowed = {"__future__", "airflow.sdk", "plugins.assets", "plugins.monthly",
+    allowed = {"__future__", "datetime", "airflow.sdk", "plugins.assets", "plugins.monthly",
                "plugins.notifiers", "registry.settings"}  # notifiers: re and airflow.sdk
     for path in sorted((ROOT / "dags").glob("*.py")):
         assert imports_of(path, top_level_only=True) <= allowed, path
