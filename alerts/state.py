@@ -27,7 +27,7 @@ from warehouse.schema import alert_message, alert_state
 STATE_LOCK = "alert_state"
 
 
-def _utc(value: Any) -> dt.datetime | None:
+def as_utc(value: Any) -> dt.datetime | None:
     """A timestamp as an aware UTC datetime (DuckDB may hand back naive UTC values)."""
     if value is None:
         return None
@@ -106,7 +106,7 @@ def reconcile(conn: sa.Connection, routed: Mapping[str, Sequence[Alert]], routin
             seen.add((code, fingerprint))
             before = known.get((code, fingerprint))
             is_open = before is not None and before["status"] == "open"
-            last_sent = _utc(before["last_sent_at"]) if is_open else None
+            last_sent = as_utc(before["last_sent_at"]) if is_open else None
             if not is_open:
                 send, counter = True, "opened"
             elif worse(alert.severity, before["severity"]):
@@ -119,7 +119,7 @@ def reconcile(conn: sa.Connection, routed: Mapping[str, Sequence[Alert]], routin
             row = _row(code, alert, now, before, sent=send)
             rows.append(row)
             decided.open_now.setdefault(code, []).append(alert)
-            decided.since.setdefault(code, {})[fingerprint] = _utc(row["first_seen_at"])
+            decided.since.setdefault(code, {})[fingerprint] = as_utc(row["first_seen_at"])
             if send:
                 decided.send.setdefault(code, []).append(alert)
             if counter == "resent":

@@ -91,11 +91,6 @@ def run(url: UrlOption = None,
             console.print(message["text"], markup=False, highlight=False)
 
 
-def _aware(moment: dt.datetime) -> dt.datetime:
-    """A stored time as UTC when the engine hands it back without a zone."""
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
-
-
 @alerts.command("list")
 def list_open(url: UrlOption = None,
               route: Annotated[str | None, typer.Option("--route", help="one route only")
@@ -125,6 +120,7 @@ def list_open(url: UrlOption = None,
         query = query.where(alert_state.c.route == route)
     with transaction(settings.warehouse_url) as conn:
         rows = conn.execute(query).fetchall()
+    from alerts.state import as_utc
     from domain.periods import VN_TZ
 
     table = Table("route", "kind", "severity", "period", "unit", "dataset", "check", "rows",
@@ -133,6 +129,6 @@ def list_open(url: UrlOption = None,
         table.add_row(r.route, r.kind, r.severity, str(Period.from_id(r.period_id)),
                       r.unit_code or "—", r.dataset, r.check_name,
                       "—" if r.rows_affected is None else str(r.rows_affected),
-                      f"{_aware(r.first_seen_at).astimezone(VN_TZ):%Y-%m-%d %H:%M}",
+                      f"{as_utc(r.first_seen_at).astimezone(VN_TZ):%Y-%m-%d %H:%M}",
                       str(r.times_sent))
     Console(width=170).print(table)
