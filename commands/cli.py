@@ -158,32 +158,6 @@ def run(
 
 
 @app.command()
-def backfill(
-    dag_id: Annotated[str, typer.Argument(help="national_portal_monthly or onestop_monthly")],
-    first: Annotated[str, typer.Option(help="first month (YYYY-MM)")],
-    last: Annotated[str | None, typer.Option(help="last month (default: first)")] = None,
-    reprocess: Annotated[str, typer.Option(
-        help="months that already have a run: none (skip), failed, completed (rerun all)")
-    ] = "none",
-    dry_run: Annotated[bool, typer.Option(help="list the runs, create none")] = False,
-    airflow_home: Annotated[Path | None, typer.Option(
-        help="the Airflow home (default: AIRFLOW_HOME if set, else data/airflow of "
-             "`make airflow`)")] = None,
-) -> None:
-    """Create a backfill of a monthly DAG for whole months, run by the scheduler (one run
-    per month, each replacing its partitions)."""
-    from commands.backfill import run_backfill
-
-    try:
-        code = run_backfill(dag_id, Month.parse(first), Month.parse(last or first),
-                            reprocess=reprocess, dry_run=dry_run, airflow_home=airflow_home)
-    except ValueError as exc:
-        typer.echo(str(exc), err=True)
-        raise typer.Exit(2) from None
-    raise typer.Exit(code)
-
-
-@app.command()
 def simulator(
     port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0 = any free port)")] = 8765,
     seed: Annotated[int, typer.Option(help="seed of the synthetic world")] = 766,

@@ -80,6 +80,9 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
         alerts_dag = airflow_env.load_dag("alerts_hourly")
         for month in months:
             sim.world.published_through = month  # the portal as it is when the month ends
+            # and the pipeline as it runs then, in the month after (what year to date it
+            # can still ask for: registry.runtime.present)
+            os.environ["REFORMSTATS_AS_OF"] = f"{month.next().first_day.isoformat()}T08:00"
             for dag in dags:
                 t0 = time.monotonic()
                 run = airflow_env.run_month(dag, month)

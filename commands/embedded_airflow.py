@@ -109,16 +109,15 @@ def load_dag(dag_id: str) -> Any:
 def run_month(dag: Any, month: Any) -> Any:
     """Run a monthly DAG for one Month with dag.test(); returns the DagRun.
 
-    The timetable infers the data interval from the logical date as the latest complete
-    month before it, so the first day of the next month selects `month`. A DAG scheduled
-    on Assets (marts) takes the month as its `month` param instead.
+    The logical date is the month's first instant in Vietnam time: the timetable gives a
+    manual run the month its logical date falls in (the month a backfill run with that
+    logical date loads). A DAG scheduled on Assets (marts) takes the month as its `month`
+    param instead.
     """
     import pendulum
 
     if "month" in dag.params:
         return dag.test(run_conf={"month": str(month)})
-
-    first_of_next = month.next().first_day
-    logical = pendulum.datetime(first_of_next.year, first_of_next.month, 1,
-                                tz="Asia/Ho_Chi_Minh")
-    return dag.test(logical_date=logical)
+    first = month.first_day
+    return dag.test(logical_date=pendulum.datetime(first.year, first.month, 1,
+                                                   tz="Asia/Ho_Chi_Minh"))

@@ -10,9 +10,10 @@ and one dataset's or
 period's failure does not stop another's. A rejected partition (nothing good came, a
 configured province missing or empty, the wrong period answered) fails without retries:
 the same answer would be rejected again. A period an
-API generation does not publish (a half year on the reporting API) is skipped. Backfill a
-year with `reformstats backfill national_portal_monthly --first 2025-01 --last 2025-12`
-(month-partition runs; it gives Airflow the logical dates of those months).
+API generation does not publish (a half year on the reporting API) is skipped; so is the
+year to date of a month that is no longer the latest complete one (the portal answers only
+the year so far). Backfill a year with `airflow backfill create --dag-id
+national_portal_monthly --from-date 2025-01-01 --to-date 2025-12-31` (12 month runs).
 """
 
 from __future__ import annotations
@@ -31,10 +32,13 @@ PORTAL = Settings.from_env().sources.national_portal
 @task
 @fail_fast()
 def periods(month: str, period_types: list[str]) -> list[str]:
-    """The periods of the dataset's types that end with this month, as labels."""
-    from domain.periods import Month, periods_ending
+    """The periods of the dataset's types that end with this month, as labels (the year
+    to date only in the month after it: see domain.periods.periods_ending)."""
+    from domain.periods import Month, latest_complete_month, periods_ending
+    from registry.runtime import present
 
-    return [str(p) for p in periods_ending(Month.parse(month), period_types)]
+    return [str(p) for p in periods_ending(Month.parse(month), period_types,
+                                           latest_complete=latest_complete_month(present()))]
 
 
 # One extract at a time against the portal (it asks for ~1 request/s), whichever run or

@@ -173,17 +173,28 @@ class Period:
         return month_range(self.first_month, self.last_month)
 
 
-def periods_ending(month: Month, period_types: tuple[str, ...] | list[str]) -> list[Period]:
+def periods_ending(month: Month, period_types: tuple[str, ...] | list[str], *,
+                   latest_complete: Month | None = None) -> list[Period]:
     """The periods of the given types whose last month is `month` (a month's run loads
-    them): always the month and the year to date; a quarter after March, June, September
-    and December; a half after June and December; the year after December."""
+    them): the month; a quarter after March, June, September and December; a half after
+    June and December; the year after December; and the year to date, which the portal
+    answers only as "the year so far": so only while `month` is the latest complete month
+    (`latest_complete`, when given; a backfill or a later rerun cannot ask for it)."""
     candidates = {"month": Period("month", month.year, month.month),
                   "quarter": Period("quarter", month.year, month.quarter),
                   "half": Period("half", month.year, month.half),
                   "year": Period("year", month.year, 0),
                   "year_to_date": Period("year_to_date", month.year, month.month)}
+    askable = {t for t in period_types
+               if t != "year_to_date" or latest_complete in (None, month)}
     return [candidates[t] for t in PERIOD_TYPES
-            if t in period_types and candidates[t].last_month == month]
+            if t in askable and candidates[t].last_month == month]
+
+
+def latest_complete_month(now: dt.datetime | None = None) -> Month:
+    """The last whole month before `now` (default: the present), in Vietnam's time."""
+    today = (now or dt.datetime.now(VN_TZ)).astimezone(VN_TZ).date()
+    return Month(today.year, today.month).previous()
 
 
 def all_periods(first_year: int, last_year: int) -> list[Period]:
@@ -203,6 +214,18 @@ def month_range(first: Month, last: Month) -> list[Month]:
     return months
 
 
+def month_of_run(logical_date: dt.datetime | None, start: dt.datetime | None,
+                 end: dt.datetime | None) -> Month:
+    """The month a monthly DAG's run loads: the one its logical date falls in, in Vietnam's
+    time zone (a scheduled or backfill run's logical date is its month's first instant; a
+    manual run may be given any instant of the month). Without a logical date, the month
+    its data interval covers (see `month_of_interval`, which raises without one)."""
+    if logical_date is None:
+        return month_of_interval(start, end)
+    local = logical_date.astimezone(VN_TZ)
+    return Month(local.year, local.month)
+
+
 def month_of_interval(start: dt.datetime | None, end: dt.datetime | None) -> Month:
     """The month a data interval [start, end) covers, read in Vietnam's time zone.
 
@@ -211,8 +234,8 @@ def month_of_interval(start: dt.datetime | None, end: dt.datetime | None) -> Mon
     """
     if start is None or end is None:
         raise ValueError(
-            "this task needs a data interval; trigger the DAG for a logical date "
-            "(e.g. `airflow dags trigger -l 2025-11-01`) instead of a bare manual run"
+            "this task needs a data interval: give the run a logical date in the month to "
+            "load (e.g. `airflow dags trigger DAG -l 2025-11-01` loads November 2025)"
         )
     local_start = start.astimezone(VN_TZ)
     local_end = end.astimezone(VN_TZ)

@@ -9,9 +9,10 @@ import datetime as dt
 from typing import Any
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, XComArg, dag, task
+from airflow.sdk import XComArg, dag, task
 
 from plugins.notifiers import OpsNotifier, fail_fast
+from plugins.timetables import VietnamMonths
 from registry.runtime import runtime_settings
 
 START_DATE = pendulum.datetime(2019, 1, 1, tz="Asia/Ho_Chi_Minh")
@@ -27,9 +28,10 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 
 
-def monthly_schedule() -> CronDataIntervalTimetable:
-    """Runs after each calendar month (Vietnam time); the data interval is that month."""
-    return CronDataIntervalTimetable("0 0 1 * *", timezone="Asia/Ho_Chi_Minh")
+def monthly_schedule() -> VietnamMonths:
+    """Runs after each calendar month (Vietnam time); the data interval is that month, and
+    a manual run's is the month its logical date falls in (plugins/timetables.py)."""
+    return VietnamMonths()
 
 
 def pipeline_dag(dag_id: str, *, doc: str | None, tags: list[str], max_active_runs: int,
@@ -46,11 +48,25 @@ def pipeline_dag(dag_id: str, *, doc: str | None, tags: list[str], max_active_ru
 
 @task
 @fail_fast()
-def partition(data_interval_start=None, data_interval_end=None) -> str:
-    """The month this run loads ('YYYY-MM'); fails loudly without a one-month interval."""
-    from domain.periods import month_of_interval
+def partition(logical_date=None, data_interval_start=None, data_interval_end=None) -> str:
+    """The month this run loads ('YYYY-MM'): the one its logical date falls in (Vietnam
+    time), else its one-month data interval's; fails loudly with neither. The same month
+    whether the run was scheduled, backfilled or triggered by hand for that date (the CLI's
+    `airflow dags trigger -l` gives its run the interval of the day it ran: logged)."""
+    import logging
 
-    return str(month_of_interval(data_interval_start, data_interval_end))
+    from domain.periods import month_of_interval, month_of_run
+
+    month = month_of_run(logical_date, data_interval_start, data_interval_end)
+    try:
+        covered = month_of_interval(data_interval_start, data_interval_end)
+    except ValueError:
+        covered = None
+    if covered is not None and covered != month:
+        logging.getLogger(__name__).warning(
+            "loading %s, the month of the logical date %s; the run's data interval says %s",
+            month, logical_date, covered)
+    return str(month)
 
 
 @task

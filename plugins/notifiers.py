@@ -8,7 +8,8 @@ alerts.run.send_ops (e-mail with the SMTP Connection, webhooks whose URLs live i
 environment variables), and kept in the outbox for a later try when a receiver is down.
 
 `fail_fast` turns the errors a retry cannot fix (configuration, a 4xx from a source, a
-rejected partition) into AirflowFailException, so the task fails, and alerts, on its first
+rejected partition, a KeyError or TypeError of our code meeting data it did not expect) into
+AirflowFailException, so the task fails, and alerts, on its first
 try instead of waiting out its retries.
 """
 
@@ -35,6 +36,15 @@ PERMANENT = (
     ("marts.rulesets", "RuleSetError", "`reformstats scoring check`"),
     ("marts.manual_points", "ManualPointsError", "`reformstats scoring check`"),
     ("warehouse.publish", "PartitionRejected", ""),
+    # Errors of our own code or of the data it was given (a unit with no ID for the month,
+    # a value of the wrong type): a retry minutes later meets the same data and the same
+    # code, so the month fails now and says why, instead of after its retries.
+    ("builtins", "LookupError", ""),  # KeyError, IndexError
+    ("builtins", "ValueError", ""),
+    ("builtins", "TypeError", ""),
+    ("builtins", "AttributeError", ""),
+    ("builtins", "NotImplementedError", ""),
+    ("builtins", "ArithmeticError", ""),
 )
 _SECRET_PARAM = re.compile(r"(?i)\b(access_token|token|api_key|apikey|key|secret|password|"
                            r"client_secret|sig|signature)=[^&\s]+")
@@ -105,6 +115,12 @@ def ops_message(context: dict[str, Any]) -> dict[str, Any]:
 
 class OpsNotifier(BaseNotifier):
     """Task and run failures to the ops route (never to the reform offices)."""
+
+    template_fields = ()
+
+    def render_template_fields(self, context: Any, jinja_env: Any = None) -> None:
+        """Nothing to render. (The base class asks the DAG for a template environment, and
+        the DAG a run's callback gets under `dag.test()` is a SerializedDAG that has none.)"""
 
     def notify(self, context: dict[str, Any]) -> None:
         from alerts.run import send_ops

@@ -3,6 +3,10 @@ read it at parse time."""
 
 from __future__ import annotations
 
+import datetime as dt
+import os
+from zoneinfo import ZoneInfo
+
 RUNTIME_KEYS = ("task_timeout_minutes", "dagrun_timeout_hours", "retries",
                 "retry_delay_minutes", "warehouse_lock_wait_minutes")
 
@@ -22,3 +26,18 @@ def runtime_settings() -> dict[str, float]:
         raise ValueError(f"{path}: needs exactly {', '.join(RUNTIME_KEYS)}, each a number "
                          f">= 0; got {raw}")
     return raw
+
+
+def present() -> dt.datetime:
+    """The pipeline's present: `REFORMSTATS_AS_OF` (ISO; Vietnam time when it has no
+    offset) when a replay sets it (the demo runs past months as they ran, in the month
+    after each), else the clock. It decides which year to date can still be asked for."""
+    text = os.environ.get("REFORMSTATS_AS_OF", "").strip()
+    if not text:
+        return dt.datetime.now(dt.UTC)
+    try:
+        moment = dt.datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(f"REFORMSTATS_AS_OF must be an ISO date or time, got {text!r}"
+                         ) from exc
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))

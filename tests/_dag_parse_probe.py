@@ -49,7 +49,7 @@ def _callbacks(callbacks: object) -> list[str]:
 
 def _assets(condition: object) -> dict[str, list[str]] | None:
     """An asset condition as {"any" | "all": [URIs]} (one level, as our DAGs use)."""
-    if condition is None:
+    if condition is None or not hasattr(condition, "objects"):  # none, or a null asset
         return None
     kind = "any" if type(condition).__name__ == "AssetAny" else "all"
     return {kind: sorted(a.uri for a in condition.objects)}

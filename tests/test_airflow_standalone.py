@@ -125,7 +125,8 @@ def test_a_month_of_each_dag_triggered_through_the_rest_api_lands_in_the_warehou
         airflow: Airflow) -> None:
     today = dt.datetime.now(VN).date()
     month = Month(today.year, today.month).previous()  # what the portal has published
-    logical = f"{month.next().first_day.isoformat()}T00:00:00+07:00"  # selects `month`
+    # any instant of the month selects it (its first is the scheduler's run's logical date)
+    logical = f"{month.first_day.replace(day=15).isoformat()}T09:00:00+07:00"
     for dag_id in FACT_DAGS:
         run = airflow.api("POST", f"/dags/{dag_id}/dagRuns", json={
             "dag_run_id": f"api__{month}", "logical_date": logical})
@@ -157,6 +158,11 @@ def test_a_month_of_each_dag_triggered_through_the_rest_api_lands_in_the_warehou
     assert set(states.values()) == {"success"}, states
     assert {("national_portal_monthly", "api"), ("national_portal_monthly", "scheduled"),
             ("onestop_monthly", "api"), ("onestop_monthly", "scheduled")} <= set(states)
+    # the manual run and the scheduler's loaded the same month
+    for dag_id in FACT_DAGS:
+        starts = {r["run_type"]: r["data_interval_start"] for r in airflow.runs(dag_id)}
+        assert starts["manual"] == starts["scheduled"] == (
+            f"{month.first_day - dt.timedelta(days=1)}T17:00:00Z"), starts
 
     logs = "\n".join(p.read_text(errors="replace")
                      for p in (airflow.home / "logs").rglob("*.log"))
@@ -222,3 +228,40 @@ def test_sigterm_stops_every_process_the_command_started(airflow: Airflow) -> No
     assert [command_line(p) for p in alive if command_line(p)] == []
     with pytest.raises(OSError):
         socket.create_connection(("127.0.0.1", int(airflow.url.rsplit(":", 1)[1])), 2)
+
+
+def test_the_readmes_backfill_recipe_loads_exactly_the_months_it_names(
+        airflow: Airflow) -> None:
+    """`airflow backfill create` as the README prints it, in a shell that has only
+    AIRFLOW_HOME set: calendar dates in, exactly those months' runs out, at most
+    `--max-active-runs` of them at a time, each loading its own month."""
+    today = dt.datetime.now(VN).date()
+    last = Month(today.year, today.month).previous().previous()  # before the run above
+    first = last.previous()
+    env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
+           "AIRFLOW_HOME": str(airflow.home)}
+    airflow_cli = str(Path(sys.executable).with_name("airflow"))
+    created = subprocess.run(
+        [airflow_cli, "backfill", "create", "--dag-id", "national_portal_monthly",
+         "--from-date", first.first_day.isoformat(), "--to-date", last.last_day.isoformat(),
+         "--max-active-runs", "1"], env=env, capture_output=True, text=True, timeout=300)
+    assert created.returncode == 0, created.stdout[-3000:] + created.stderr[-3000:]
+    deadline = time.monotonic() + DEADLINE_SECONDS
+
+    def backfill_runs() -> list[dict]:
+        return [r for r in airflow.runs("national_portal_monthly")
+                if r["run_type"] == "backfill"]
+
+    airflow.wait_until("finished backfill runs", lambda: len(backfill_runs()) == 2 and all(
+        r["state"] in ("success", "failed") for r in backfill_runs()), deadline)
+    runs = sorted(backfill_runs(), key=lambda r: r["logical_date"])
+    assert [(r["data_interval_start"], r["state"]) for r in runs] == [
+        (f"{m.first_day - dt.timedelta(days=1)}T17:00:00Z", "success") for m in (first, last)]
+    # --max-active-runs 1: the second started after the first ended
+    assert runs[1]["start_date"] >= runs[0]["end_date"]
+    with duckdb.connect(str(airflow.data / "warehouse.duckdb"), read_only=True) as db:
+        loaded = db.execute("""SELECT DISTINCT period_id FROM load_audit
+                               WHERE dataset = 'portal_score' AND status = 'loaded'
+                                 AND run_id LIKE 'backfill%'
+                                 AND period_id % 100 BETWEEN 1 AND 12""").fetchall()
+    assert sorted(p for (p,) in loaded) == [first.period_id, last.period_id]  # months

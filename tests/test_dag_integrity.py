@@ -87,7 +87,7 @@ def test_alerts_run_hourly_and_after_every_load_one_run_at_a_time(parsed: dict) 
 
 def test_monthly_dags_use_real_intervals_and_explicit_catchup(parsed: dict) -> None:
     for dag_id in ("national_portal_monthly", "onestop_monthly"):
-        assert parsed["timetable"][dag_id] == "CronDataIntervalTimetable"
+        assert parsed["timetable"][dag_id] == "VietnamMonths"
     assert all(catchup is False for catchup in parsed["catchup"].values())
 
 

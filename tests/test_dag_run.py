@@ -155,8 +155,10 @@ def reformstats_run(month: Month, data_dir: Path, **env: str) -> subprocess.Comp
 def test_reformstats_run_loads_a_month_from_a_portal_given_by_the_environment(
         tmp_path: Path) -> None:
     """The README's way to load from a real portal: `reformstats run` with the Connection
-    in the environment (here the simulator, scored through October 2025)."""
-    result = reformstats_run(Month(2025, 10), tmp_path)
+    in the environment (here the simulator, scored through October 2025), run as it would
+    have been in November 2025; then again today, when October's year to date can no
+    longer be asked for (the portal answers the year so far): only the month reloads."""
+    result = reformstats_run(Month(2025, 10), tmp_path, REFORMSTATS_AS_OF="2025-11-03")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "national_portal_monthly 2025-10: success" in result.stdout
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as db:
@@ -165,6 +167,13 @@ def test_reformstats_run_loads_a_month_from_a_portal_given_by_the_environment(
         counters = db.execute("SELECT count(*) FROM fact_portal_monthly_counters").fetchone()
     assert loaded == {"2025-10": UNITS, "2025-YTD10": UNITS}
     assert counters == (2,)
+
+    result = reformstats_run(Month(2025, 10), tmp_path)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as db:
+        runs = dict(db.execute("SELECT period_id, count(DISTINCT run_id) FROM load_audit "
+                               "WHERE dataset = 'portal_score' GROUP BY 1").fetchall())
+    assert runs == {202510: 2, 202550: 1}  # 2025-10 twice, 2025-YTD10 once
 
 
 def test_a_failing_dataset_does_not_stop_another_in_a_real_dag_run(tmp_path: Path) -> None:
@@ -177,7 +186,8 @@ def test_a_failing_dataset_does_not_stop_another_in_a_real_dag_run(tmp_path: Pat
     ids = config / "units" / "source_ids.csv"
     ids.write_text("".join(line for line in ids.read_text(encoding="utf-8").splitlines(True)
                            if not line.startswith("legacy_tinh")), encoding="utf-8")
-    result = reformstats_run(Month(2025, 11), tmp_path, REFORMSTATS_CONFIG_DIR=str(config))
+    result = reformstats_run(Month(2025, 11), tmp_path, REFORMSTATS_CONFIG_DIR=str(config),
+                             REFORMSTATS_AS_OF="2025-12-02")
     assert result.returncode == 1, result.stdout[-3000:] + result.stderr[-3000:]
     assert "national_portal_monthly 2025-11: failed" in result.stdout
     with duckdb.connect(str(tmp_path / "warehouse.duckdb"), read_only=True) as db:

@@ -2,7 +2,7 @@ import datetime as dt
 
 import pytest
 
-from domain.periods import VN_TZ, Month, month_of_interval, month_range
+from domain.periods import VN_TZ, Month, month_of_interval, month_of_run, month_range
 
 
 def test_month_navigation_wraps_years() -> None:
@@ -28,6 +28,21 @@ def test_interval_that_is_not_one_month_fails_loudly() -> None:
 def test_missing_interval_on_manual_run_fails_with_hint() -> None:
     with pytest.raises(ValueError, match="data interval"):
         month_of_interval(None, None)
+
+
+@pytest.mark.parametrize(("logical", "expected"), [
+    (dt.datetime(2024, 12, 31, 17, 0, tzinfo=dt.UTC), Month(2025, 1)),  # 00:00 on 1 Jan
+    (dt.datetime(2025, 1, 31, 16, 59, tzinfo=dt.UTC), Month(2025, 1)),  # 23:59 on 31 Jan
+    (dt.datetime(2025, 3, 15, 9, 30, tzinfo=VN_TZ), Month(2025, 3)),
+])
+def test_a_run_loads_the_month_its_logical_date_falls_in(logical, expected) -> None:
+    # whatever interval Airflow gave it (the CLI's manual runs get the current one)
+    today = (dt.datetime(2026, 12, 1, tzinfo=VN_TZ), dt.datetime(2027, 1, 1, tzinfo=VN_TZ))
+    assert month_of_run(logical, *today) == expected
+    assert month_of_run(None, dt.datetime(2025, 10, 1, tzinfo=VN_TZ),
+                        dt.datetime(2025, 11, 1, tzinfo=VN_TZ)) == Month(2025, 10)
+    with pytest.raises(ValueError, match="data interval"):
+        month_of_run(None, None, None)
 
 
 @pytest.mark.parametrize(("label", "period_id", "first", "last"), [
@@ -58,6 +73,23 @@ def test_a_months_run_loads_the_periods_ending_with_it(month, labels) -> None:
 
     assert [str(p) for p in periods_ending(Month(*month), PERIOD_TYPES)] == labels
     assert [str(p) for p in periods_ending(Month(*month), ["month"])] == labels[:1]
+
+
+def test_the_year_to_date_is_asked_for_only_in_the_month_after() -> None:
+    """The portal answers a year to date with the year so far: a backfill of June 2026
+    run in December can no longer ask for 2026-YTD06."""
+    from domain.periods import PERIOD_TYPES, Month, latest_complete_month, periods_ending
+
+    december = dt.datetime(2026, 12, 3, 10, 0, tzinfo=VN_TZ)
+    assert latest_complete_month(december) == Month(2026, 11)
+    assert latest_complete_month(dt.datetime(2026, 11, 30, 17, 30, tzinfo=dt.UTC)) == Month(
+        2026, 11)  # 00:30 on 1 December in Vietnam
+    june = [str(p) for p in periods_ending(Month(2026, 6), PERIOD_TYPES,
+                                           latest_complete=Month(2026, 11))]
+    assert june == ["2026-06", "2026-Q2", "2026-H1"]
+    assert [str(p) for p in periods_ending(Month(2026, 11), PERIOD_TYPES,
+                                           latest_complete=Month(2026, 11))] == [
+        "2026-11", "2026-YTD11"]
 
 
 def test_a_bad_period_label_is_refused_clearly() -> None:

@@ -88,9 +88,14 @@ def test_the_ops_notifier_posts_and_mails_the_alert_at_once(settings, monkeypatc
                            f"smtp://ops:pw-Secret-9@127.0.0.1:{mailbox.port}")
         monkeypatch.setenv("REFORMSTATS_OPS_WEBHOOK_URL", f"{hooks.url}/ops")
         OpsNotifier()(failure_context())
-        mails = mailbox.wait_for(1)
+        # a run's callback: under dag.test() its DAG is a SerializedDAG, which has no
+        # template environment (as this stand-in has none)
+        OpsNotifier()({"dag": SimpleNamespace(dag_id="marts_monthly"), "run_id": "manual__1",
+                       "reason": "task_failure"})
+        mails = mailbox.wait_for(2)
         posts = hooks.at("/ops")
-    assert len(posts) == 1 and len(mails) == 1
+    assert len(posts) == 2 and len(mails) == 2
+    assert posts[1].body["alerts"][0]["kind"] == "run_failed"
     payload = posts[0].body
     assert payload["schema"] == "reformstats.alert/1" and payload["kind"] == "ops"
     (failure,) = payload["alerts"]
@@ -158,6 +163,14 @@ def test_fail_fast_fails_at_once_on_what_no_retry_fixes() -> None:
         raise SourceHTTPError("HTTP 403 from https://h/x?key=k", 403)
     with pytest.raises(RetryableSourceError), fail_fast():  # worth a retry: left as it is
         raise RetryableSourceError("HTTP 503")
+    # our code meeting data it did not expect: the same on every try
+    with pytest.raises(AirflowFailException, match="no legacy_766 ID for unit H97"), \
+            fail_fast():
+        raise KeyError("no legacy_766 ID for unit H97 on 2024-06-01")
+    from warehouse.engine import WarehouseBusyError
+
+    with pytest.raises(WarehouseBusyError), fail_fast():  # another writer: wait and retry
+        raise WarehouseBusyError("the warehouse file is locked by PID 1")
 
 
 @pytest.fixture
