@@ -208,28 +208,6 @@ def test_the_ui_and_rest_api_answer_on_127_0_0_1_only(airflow: Airflow) -> None:
         sock.connect((address, port))
 
 
-def test_sigterm_stops_every_process_the_command_started(airflow: Airflow) -> None:
-    import psutil
-
-    started = psutil.Process(airflow.process.pid).children(recursive=True)
-
-    def command_line(process: psutil.Process) -> str:
-        try:
-            return " ".join(process.cmdline())
-        except psutil.Error:  # already ended (a zombie, or gone): nothing to stop
-            return ""
-
-    names = " ".join(command_line(p) for p in started)
-    for part in ("standalone", "scheduler", "dag-processor", "triggerer", "api_server"):
-        assert part in names  # what there is to stop
-    airflow.process.send_signal(signal.SIGTERM)
-    assert airflow.process.wait(timeout=120) == 0
-    _, alive = psutil.wait_procs(started, timeout=10)
-    assert [command_line(p) for p in alive if command_line(p)] == []
-    with pytest.raises(OSError):
-        socket.create_connection(("127.0.0.1", int(airflow.url.rsplit(":", 1)[1])), 2)
-
-
 def test_the_readmes_backfill_recipe_loads_exactly_the_months_it_names(
         airflow: Airflow) -> None:
     """`airflow backfill create` as the README prints it, in a shell that has only
@@ -265,3 +243,25 @@ def test_the_readmes_backfill_recipe_loads_exactly_the_months_it_names(
                                  AND run_id LIKE 'backfill%'
                                  AND period_id % 100 BETWEEN 1 AND 12""").fetchall()
     assert sorted(p for (p,) in loaded) == [first.period_id, last.period_id]  # months
+
+
+def test_sigterm_stops_every_process_the_command_started(airflow: Airflow) -> None:
+    import psutil
+
+    started = psutil.Process(airflow.process.pid).children(recursive=True)
+
+    def command_line(process: psutil.Process) -> str:
+        try:
+            return " ".join(process.cmdline())
+        except psutil.Error:  # already ended (a zombie, or gone): nothing to stop
+            return ""
+
+    names = " ".join(command_line(p) for p in started)
+    for part in ("standalone", "scheduler", "dag-processor", "triggerer", "api_server"):
+        assert part in names  # what there is to stop
+    airflow.process.send_signal(signal.SIGTERM)
+    assert airflow.process.wait(timeout=120) == 0
+    _, alive = psutil.wait_procs(started, timeout=10)
+    assert [command_line(p) for p in alive if command_line(p)] == []
+    with pytest.raises(OSError):
+        socket.create_connection(("127.0.0.1", int(airflow.url.rsplit(":", 1)[1])), 2)
