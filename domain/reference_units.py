@@ -190,3 +190,20 @@ def package_versions() -> dict[str, str]:
     """The reference packages' versions (recorded with the data they gave)."""
     provinces, admin_units = _versions()
     return {"vietnam-provinces": provinces, "vietnamadminunits": admin_units}
+
+
+def province_predecessors(code: str) -> list[str]:
+    """The 63-province-era provinces that merged (whole) into today's province `code`,
+    e.g. 91 (An Giang) <- 89 (An Giang) and 91 (Kiên Giang); an unchanged province is its
+    own predecessor (11 <- 11). Empty when `code` is not a province of today."""
+    return sorted({e.old_code for e in _crosswalk()
+                   if e.basis == "whole_province" and e.new_code == code})
+
+
+def provinces_on(codes: tuple[str, ...] | list[str], on: dt.date) -> list[str]:
+    """Today's provinces `codes` as they were on a date: themselves from the
+    reorganisation on, their predecessors before it (what a deployment covering today's
+    provinces pulls for a month of history)."""
+    if on >= REORGANISATION:
+        return list(codes)
+    return list(dict.fromkeys(old for code in codes for old in province_predecessors(code)))

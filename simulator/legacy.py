@@ -1,5 +1,7 @@
-"""Legacy gateway services (`jsp/rest.jsp`): report_tinh_766_service and
-report_by_month_sum_service, as the real gateway answers them: IDs and level codes as
+"""Legacy gateway services (`jsp/rest.jsp`): report_tinh_766_service (periods before the
+reporting API's first month only: later ones answer 410 Gone) and
+report_by_month_sum_service (every month: it has no successor), as the real gateway answers
+them: IDs and level codes as
 strings, a share of the numbers as strings, some agency codes in the long form
 (`000.00.00.H01`), names with the body's title (`UBND xã Đông Thái - tỉnh An Giang`),
 some of them NFD; a bare JSON array whose paged rows carry ROW_STT and the windowed
@@ -78,6 +80,12 @@ class LegacyGateway(FaultedService):
 
     def report_766(self, params: dict[str, Any]) -> list[dict[str, Any]]:
         period = self._period(params)
+        if period.last_month >= self.world.reporting_from:
+            # retired with the reporting API; the monthly counters have no successor and
+            # are still served
+            raise ApiError(410, f"report_tinh_766_service serves periods before "
+                                f"{self.world.reporting_from}; {period} is on the reporting "
+                                "API (/api/v1/reporting/evaluation)")
         tinh_id = str(params.get("p_tinh_id", "0"))
         provinces = self.world.provinces(period)
         portal = self.world.portal

@@ -32,6 +32,7 @@ from typing import Any
 import pyarrow as pa
 
 from domain.periods import VN_TZ, Month
+from domain.units import Unit
 from simulator import reference_counters
 from simulator.errors import ApiError
 from simulator.faults import FaultedService, FaultPlan
@@ -76,11 +77,13 @@ class OneStopApi(FaultedService):
         self.tokens: dict[str, float] = {}
         self.tokens_issued = 0
         self._lock = threading.Lock()
-        self._exports: dict[tuple[str, Month], pa.Table] = {}
-        self._counters: dict[tuple[str, Month], dict[tuple[str, str], Counter[str]]] = {}
+        # keyed by (province, month, preliminary): a revised month is another answer
+        self._exports: dict[tuple[str, Month, bool], pa.Table] = {}
+        self._counters: dict[tuple[str, Month, bool], dict[tuple[str, str], Counter[str]]] = {}
         self._csv_cache: dict[tuple[str, Month, str], pa.Table] = {}
-        self._units = {u.unit_code: u for u in world.registry.units}
-        self._provinces = {u.unit_code for u in world.registry.units if u.level == "province"}
+        # one system per province of today; a merged one also serves its predecessors' past
+        self._provinces = {u.unit_code for u in world.registry.units
+                           if u.level == "province" and u.valid_to is None}
         self._procedures = {p.code: p for p in world.procedures}
 
     # -- routing -------------------------------------------------------------------------
@@ -149,7 +152,7 @@ class OneStopApi(FaultedService):
 
     def export(self, province: str, month: Month) -> pa.Table:
         """Every dossier the export serves for a province and month (cached)."""
-        key = (province, month)
+        key = (province, month, self.world.preliminary(month))
         with self._lock:
             if key not in self._exports:
                 self._exports[key] = self.world.export(province, month)
@@ -159,7 +162,7 @@ class OneStopApi(FaultedService):
                           ) -> dict[tuple[str, str], Counter[str]]:
         """The month's counters per (unit, procedure), by the simulator's reference
         implementation, from the dossiers the export serves (cached)."""
-        key = (province, month)
+        key = (province, month, self.world.preliminary(month))
         with self._lock:
             cached = self._counters.get(key)
         if cached is None:
@@ -172,8 +175,13 @@ class OneStopApi(FaultedService):
     def _per_agency(self, province: str, month: Month) -> dict[str, Counter[str]]:
         return reference_counters.per_unit(self.expected_counters(province, month))
 
+    def _unit(self, code: str, month: Month) -> Unit | None:
+        """The unit with this code in the month's hierarchy (codes are reused across the
+        2025 reorganisation)."""
+        return self.world.registry.valid(month.first_day).get(code)
+
     def _agency(self, code: str, month: Month) -> dict[str, str]:
-        unit = self._units[code]
+        unit = self._unit(code, month)
         return {"id": self.world.agency_id(unit, month), "code": code, "name": unit.name_vi}
 
     def _igate_agency(self, province: str, query: dict[str, str]) -> dict[str, Any]:
@@ -215,7 +223,7 @@ class OneStopApi(FaultedService):
             bucket["online4" if proc.full_online else "online3"] += c["received_online"]
         data = []
         for (code, field_vi), c in sorted(grouped.items()):
-            unit = self._units[code]
+            unit = self._unit(code, month)
             release = c["resolved_total"]
             data.append({
                 "month": month.month, "year": month.year, "govAgencyCode": code,
@@ -264,7 +272,7 @@ class OneStopApi(FaultedService):
         with 'Z'), built once per province and month so pages are cheap to serve."""
         import pyarrow.compute as pc
 
-        key = (province, month, "csv")
+        key = (province, month, f"csv:{self.world.preliminary(month)}")
         with self._lock:
             if key in self._csv_cache:
                 return self._csv_cache[key]
@@ -305,7 +313,7 @@ class OneStopApi(FaultedService):
             content[len(content) // 2]["agency"]["id"] = "000000000000000000000000"
 
     def _render(self, r: dict[str, Any], month: Month) -> dict[str, Any]:
-        unit = self._units.get(r["agency_code"])
+        unit = self._unit(r["agency_code"], month)
         unit_name = unit.name_vi if unit else ""
         procs = self._procedures
         status = ("RETURNED" if r["returned_at"] else "WITHDRAWN" if r["withdrawn_at"]

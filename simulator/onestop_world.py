@@ -17,7 +17,9 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -25,9 +27,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from domain.periods import VN_TZ, Month
-from domain.units import Unit, UnitRegistry
+from domain.reference_units import REORGANISATION, provinces_on, unit_crosswalk
+from domain.units import Unit, UnitRegistry, province_in
 
 LOOKBACK_MONTHS = 4  # dossiers stay open at most this long in the simulated world
+LATE_SHARE = 0.02  # of a month's dossiers, entered after the month after it began
 
 FAMILY = np.array(["Nguyễn", "Trần", "Lê", "Phạm", "Hoàng", "Huỳnh", "Phan", "Vũ", "Võ",
                    "Đặng", "Bùi", "Đỗ", "Hồ", "Ngô", "Dương", "Lý"])
@@ -75,6 +79,22 @@ RECEIVED_SCHEMA = pa.schema([
 ])
 
 
+def online_trend(month: Month) -> float:
+    """The share of dossiers received online: 45% in January 2025, one point more a month
+    since, half a point less a month before (about 9% in January 2019), at most 90%."""
+    months = month.index() - Month(2025, 1).index()
+    return min(0.9, 0.45 + (0.01 if months >= 0 else 0.005) * months)
+
+
+@cache
+def _edges() -> dict[str, tuple]:
+    """The reference crosswalk by old unit code."""
+    edges: dict[str, list] = {}
+    for edge in unit_crosswalk():
+        edges.setdefault(edge.old_code, []).append(edge)
+    return {code: tuple(found) for code, found in edges.items()}
+
+
 def _seed(*parts: object) -> int:
     return int.from_bytes(hashlib.sha256(":".join(map(str, parts)).encode()).digest()[:8],
                           "big")
@@ -89,7 +109,13 @@ def _ts(base: np.ndarray, offsets_s: np.ndarray, mask: np.ndarray) -> pa.Array:
 class OneStopWorld:
     def __init__(self, registry: UnitRegistry, procedures: list[Procedure], seed: int = 766,
                  dossiers_per_unit: float = 40.0,
-                 lookback_months: int = LOOKBACK_MONTHS) -> None:
+                 lookback_months: int = LOOKBACK_MONTHS,
+                 latest_complete: Callable[[], Month] | None = None) -> None:
+        # With a clock (`latest_complete`: the last month that has ended, as the portal
+        # world tells it), a month is revised as real systems revise it: a share of its
+        # dossiers are entered late, and an export of the month asked while it is the latest
+        # complete one lacks them; asked later, it has them.
+        self.latest_complete = latest_complete
         self.registry = registry
         self.lookback_months = lookback_months
         self.procedures = procedures
@@ -98,13 +124,59 @@ class OneStopWorld:
 
     # -- units -------------------------------------------------------------------------
     def units_of(self, province_code: str, month: Month) -> list[Unit]:
-        """The agencies of a province's one-stop system: the province's own office,
-        its departments and its communes."""
+        """The agencies of a province's one-stop system in a month: the province's own
+        office, its departments and its communes; before July 2025, those of the provinces
+        it was made of (a merged province's system holds their history)."""
         on = month.first_day
-        own = [u for u in self.registry.units if u.unit_code == province_code]
+        valid = self.registry.valid(on)
+        provinces = set(provinces_on([province_code], on))
         agencies = set(self.registry.mapping("onestop_agency", on).values())
-        return [u for u in own + self.registry.children(province_code, on)
-                if u.unit_code in agencies]
+        return sorted((u for code, u in valid.items()
+                       if code in agencies and province_in(valid, code) in provinces),
+                      key=lambda u: (u.level != "province", u.unit_code))
+
+    def successor(self, unit: Unit, province_code: str, month: Month) -> Unit | None:
+        """The unit of `month` (from July 2025) that took over an older unit's open
+        dossiers: a commune's first new commune with an agency (a split one's share cannot
+        be told: the first), a province's merged province, a department the same department
+        of the merged province; None when the system has no such agency."""
+        on = month.first_day
+        current = {u.unit_code: u for u in self.units_of(province_code, month)}
+        if unit.level == "department":
+            parent = self.successor(self.registry.valid(REORGANISATION - dt.timedelta(
+                days=1)).get(unit.parent_code or "") or unit, province_code, month)
+            suffix = unit.unit_code.rsplit(".", 1)[-1]
+            return next((u for u in current.values() if u.level == "department"
+                         and u.parent_code == (parent.unit_code if parent else None)
+                         and u.unit_code.endswith(f".{suffix}")), None)
+        targets = sorted(e.new_code for e in _edges().get(unit.unit_code, ())
+                         if e.old_level == unit.level)
+        return next((current[code] for code in targets if code in current
+                     and current[code].valid_on(on)), None)
+
+    def _handed_over(self, received: pa.Table, unit: Unit, province_code: str,
+                     month: Month) -> pa.Table:
+        """Dossiers an older unit received, as the system lists them once the units it
+        was merged into took them over (1 July 2025): under the new unit's agency."""
+        new = self.successor(unit, province_code, month)
+        if new is None or not received.num_rows:
+            return received
+        n = received.num_rows
+        for column, value in (("agency_id", self.agency_id(new, month)),
+                              ("agency_code", new.unit_code)):
+            received = received.set_column(received.schema.get_field_index(column), column,
+                                           pa.array([value] * n, pa.string()))
+        return received
+
+    def preliminary(self, month: Month) -> bool:
+        """Whether an export of `month` asked now is its first, preliminary version."""
+        return self.latest_complete is not None and self.latest_complete() <= month
+
+    def entered_late(self, received: pa.Table, unit: Unit, month: Month) -> pa.Array:
+        """Which of the dossiers a unit received in a month were entered into the system
+        only after the month after it had begun (~2%): missing from a preliminary export."""
+        rng = np.random.default_rng(_seed(self.seed, "late", unit.unit_code, month))
+        return pa.array(rng.random(received.num_rows) < LATE_SHARE)
 
     def agency_id(self, unit: Unit, month: Month) -> str:
         return self.registry.source_id("onestop_agency", unit.unit_code, month.first_day)
@@ -125,7 +197,7 @@ class OneStopWorld:
         days_in_month = (month.next().first_day - month.first_day).days
         start_utc = int(dt.datetime.combine(month.first_day, dt.time(), VN_TZ)
                         .timestamp() * 1_000_000)
-        online_share = min(0.9, 0.45 + 0.01 * (month.index() - Month(2025, 1).index()))
+        online_share = online_trend(month)
         channel = rng.choice([1, 2, 3], n, p=[0.97 - online_share, online_share, 0.03])
         # intake, as seconds from the month's first local midnight: online dossiers arrive
         # at any hour (some just before or after midnight at a month's turn), the others in
@@ -219,8 +291,14 @@ class OneStopWorld:
         tables = []
         intake = month
         for _ in range(self.lookback_months):
-            for unit in self.units_of(province_code, month):
-                tables.append(self.received(unit, intake))
+            for unit in self.units_of(province_code, intake):  # the units of that time
+                received = self.received(unit, intake)
+                if intake == month and self.preliminary(month):
+                    received = received.filter(pc.invert(self.entered_late(received, unit,
+                                                                           intake)))
+                if intake.first_day < REORGANISATION <= month.first_day:
+                    received = self._handed_over(received, unit, province_code, month)
+                tables.append(received)
             intake = intake.previous()
         table = pa.concat_tables(tables)
         def us(column: str) -> pa.ChunkedArray:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from domain.names import ascii_key, name_key
-from domain.reference_units import REORGANISATION, reference_units
+from domain.reference_units import REORGANISATION, province_predecessors, reference_units
 from domain.units import Unit
 
 DEPARTMENTS = ("Văn phòng UBND", "Sở Nội vụ", "Sở Tư pháp", "Sở Tài chính", "Sở Xây dựng",
@@ -59,6 +59,16 @@ class PortalUnits:
     def __init__(self, seed: int = 766, detailed: Sequence[str] = DEFAULT_DETAILED) -> None:
         self.seed = seed
         self.detailed = tuple(detailed)
+        # before July 2025: the provinces the detailed ones were made of
+        self._detailed_before = {old for code in self.detailed
+                                 for old in province_predecessors(code)}
+
+    def is_detailed(self, province: Unit) -> bool:
+        """Whether a province lists its departments and communes: a detailed province of
+        today, or one of the 63 that merged into one."""
+        if province.valid_from >= REORGANISATION:
+            return province.unit_code in self.detailed
+        return province.unit_code in self._detailed_before
 
     @cached_property
     def _units(self) -> list[Unit]:
@@ -86,7 +96,7 @@ class PortalUnits:
 
     def children(self, province: PortalUnit, on: dt.date) -> list[PortalUnit]:
         """Departments, then communes (before July 2025: the communes of its districts)."""
-        if province.unit.unit_code not in self.detailed:
+        if not self.is_detailed(province.unit):
             return []
         h = province.agency_code
         valid = self._valid(on)
@@ -112,11 +122,14 @@ class PortalUnits:
 
     def detailed_units(self, on: dt.date) -> list[Unit]:
         """The detailed provinces and everything their lists hold, valid on a date (what
-        their one-stop systems serve)."""
+        their one-stop systems serve), with the districts between them before July 2025."""
         units = []
         for province in self.provinces(on):
-            if province.unit.unit_code in self.detailed:
+            if self.is_detailed(province.unit):
+                code = province.unit.unit_code
                 units += [province.unit, *(c.unit for c in self.children(province, on))]
+                units += [u for u in self._valid(on)
+                          if u.level == "district" and u.parent_code == code]
         return units
 
     def sent_code(self, portal_unit: PortalUnit) -> str:

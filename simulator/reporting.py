@@ -100,6 +100,10 @@ class ReportingApi(FaultedService):
             raise ApiError(404, f"unknown evaluation group {group!r}")
         period = (self._dated_period(group, body) if group in DATED_GROUPS
                   else self._period(body))
+        if period.last_month < self.world.reporting_from:
+            raise ApiError(400, f"the reporting API evaluates periods from "
+                                f"{self.world.reporting_from} on; {period} is on the legacy "
+                                "gateway (jsp/rest.jsp)")
         if self.faults.take("stale_period") and period.period_type == "year_to_date" \
                 and period.number > 1:
             period = Period("year_to_date", period.year, period.number - 1)

@@ -35,7 +35,7 @@ from simulator.world import NationalPortalWorld
 
 DEFAULT_UNITS = Path(__file__).resolve().parents[1] / "config" / "units"
 DEFAULT_PROCEDURES = DEFAULT_UNITS.parent / "procedures.csv"
-ONESTOP_ERA = dt.date(2025, 7, 1)  # the one-stop systems serve the 34-province era
+ONESTOP_ERA = dt.date(2025, 7, 1)  # the 34-province era (the one-stop systems of today)
 
 
 class PortalSimulator:
@@ -45,16 +45,22 @@ class PortalSimulator:
                  faults: FaultPlan | None = None, units_dir: Path = DEFAULT_UNITS,
                  procedures_file: Path = DEFAULT_PROCEDURES,
                  dossiers_per_unit: float = 40.0, lookback_months: int = 4,
-                 published_through: Month | None = None) -> None:
+                 published_through: Month | None = None, revisions: bool = False) -> None:
         if host not in {"127.0.0.1", "localhost", "::1"}:
             raise ValueError("the simulator only listens on loopback")
         configured = UnitRegistry.from_folder(units_dir, reference=False)
+        # revisions: the latest month's figures are preliminary, revised once the next
+        # month has ended (the portal's dossier counts, the one-stop systems' late entries)
         self.world = NationalPortalWorld(configured, seed=seed,
-                                         published_through=published_through)
+                                         published_through=published_through,
+                                         revisions=revisions)
         # The one-stop systems serve the detailed provinces' units that have an agency ID
-        # in the pipeline's configuration (scheme onestop_agency), as a province would.
-        onestop_units = UnitRegistry(self.world.portal.detailed_units(ONESTOP_ERA),
-                                     configured.source_ids)
+        # in the pipeline's configuration (scheme onestop_agency), as a province would; a
+        # merged province's system holds its predecessors' units before July 2025.
+        portal = self.world.portal
+        onestop_units = UnitRegistry(
+            [*portal.detailed_units(ONESTOP_ERA - dt.timedelta(days=1)),
+             *portal.detailed_units(ONESTOP_ERA)], configured.source_ids)
         self.faults = faults or FaultPlan()
         current_faults = lambda: self.faults  # noqa: E731  (tests swap the plan)
         self.legacy = LegacyGateway(self.world, current_faults)
@@ -62,7 +68,9 @@ class PortalSimulator:
         self.onestop = OneStopApi(
             OneStopWorld(onestop_units, load_procedures(procedures_file), seed=seed,
                          dossiers_per_unit=dossiers_per_unit,
-                         lookback_months=lookback_months), current_faults)
+                         lookback_months=lookback_months,
+                         latest_complete=self.world.latest_scored if revisions else None),
+            current_faults)
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())

@@ -93,6 +93,9 @@ PROGRESS = Metric("DVC_PROGRESS", "Tiến độ giải quyết hồ sơ", 20.0)
 SOMETIMES_UNCOUNTED = "PUBLIC_CONTENT_FULL"
 
 Counts = tuple[int, int]
+# When the real portal moved the 766 scores to the reporting API (SOURCES.md: "a backfill
+# before about March 2026 must use the legacy gateway").
+REPORTING_FROM = Month(2026, 3)
 
 
 def _unit_random(seed: int, *parts: object) -> float:
@@ -126,26 +129,33 @@ class NationalPortalWorld:
     # The last month the portal has scored ("now", for year-to-date answers); None: every
     # month up to last month in Vietnam's time.
     published_through: Month | None = None
+    # The 766 scores' cut-over from the legacy gateway to the reporting API: a period ending
+    # before it is served by the gateway only, one ending with it or later by the API only.
+    reporting_from: Month = REPORTING_FROM
+    # Revised months: while a month is the last one scored, its dossier-based figures are
+    # preliminary (late syncs missing, ~1.5% fewer dossiers); scored again once a later
+    # month is, they are final. Off by default (tests compare with fixed figures).
+    revisions: bool = False
     # A unit-month's counts, computed once (pure, so threads may race harmlessly).
-    _counts: dict[tuple[str, dt.date, int], dict[str, Counts | None]] = field(
+    _counts: dict[tuple[str, dt.date, int, bool], dict[str, Counts | None]] = field(
         default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.portal is None:
             self.portal = PortalUnits(self.seed)
 
-    def _through(self) -> Month:
+    def latest_scored(self) -> Month:
         if self.published_through is not None:
             return self.published_through
         today = dt.datetime.now(VN_TZ).date()
         return Month(today.year, today.month).previous()
 
     def is_scored(self, period: Period) -> bool:
-        return period.last_month <= self._through()
+        return period.last_month <= self.latest_scored()
 
     def scored_through(self, year: int) -> int | None:
         """The last month of `year` scored so far (12: the whole year), None: none yet."""
-        through = self._through()
+        through = self.latest_scored()
         if through.year > year:
             return 12
         return through.month if through.year == year else None
@@ -191,7 +201,8 @@ class NationalPortalWorld:
     def _month_counts(self, unit: Unit, month: Month) -> dict[str, Counts | None]:
         """(numerator, denominator) of every metric, and of the trees' totals (keyed by
         component), in one month; None: published without them."""
-        key = (unit.unit_code, unit.valid_from, month.index())
+        key = (unit.unit_code, unit.valid_from, month.index(),
+               self.revisions and month == self.latest_scored())  # preliminary
         cached = self._counts.get(key)
         if cached is not None:
             return cached
@@ -312,14 +323,16 @@ class NationalPortalWorld:
         size = {"province": 30000, "department": 900, "commune": 350}.get(unit.level, 300)
         base = size * (0.5 + _unit_random(self.seed, unit.unit_code, "size"))
         season = 1.0 + 0.15 * (_unit_random(self.seed, unit.unit_code, str(month)) - 0.5)
-        return int(base * season)
+        preliminary = 0.985 if self.revisions and month == self.latest_scored() else 1.0
+        return int(base * season * preliminary)
 
     # -- monthly counters (report_by_month_sum_service) ----------------------------------
     def monthly_counters(self, province: Unit, month: Month) -> dict[str, Any]:
         r = lambda *k: _unit_random(self.seed, province.unit_code, str(month), *k)  # noqa: E731
         handled = self.dossier_volume(province, month)
         months_in = month.index() - Month(2025, 1).index()
-        online_share = _clamp(0.45 + 0.01 * months_in + 0.1 * (r("online") - 0.5), 0, 0.95)
+        slope = 0.01 if months_in >= 0 else 0.005  # slower before 2025: ~9% in 2019
+        online_share = _clamp(0.45 + slope * months_in + 0.1 * (r("online") - 0.5), 0.02, 0.95)
         postal = int(handled * (0.005 + 0.01 * r("postal")))
         nonstandard = int(handled * 0.006 * r("nonstd"))
         online = int(handled * online_share)

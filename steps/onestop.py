@@ -147,6 +147,19 @@ def validate_dossiers(ref_dict: dict[str, str], settings: Settings) -> dict[str,
 
 
 # -- counters and checks, loaded -------------------------------------------------------
+def with_provinces(counters: pa.Table, system: str, month: Month,
+                   settings: Settings) -> pa.Table:
+    """The counters with each unit's province in the month's own hierarchy: the system's
+    province from July 2025; before, the province of the 63 the unit belonged to (a merged
+    province's system serves its predecessors' history)."""
+    from steps.units import known_units
+
+    units = known_units(settings, month.first_day)
+    provinces = [units.province_of(code, month.first_day) or system
+                 for code in counters.column("unit_code").to_pylist()]
+    return counters.append_column("province_code", pa.array(provinces, pa.string()))
+
+
 def load_month(validated: dict[str, Any], aggregates_ref: dict[str, str] | None, run_id: str,
                settings: Settings) -> dict[str, Any]:
     """Counters and the registry's checks for one province and month, in one transaction;
@@ -173,6 +186,7 @@ def load_month(validated: dict[str, Any], aggregates_ref: dict[str, str] | None,
         dataset=entry, source=ref.source, month=month, fetch_id=ref.fetch_id, run_id=run_id,
         rows_in=int(validated["rows_in"]),
         raw_sha256=raw_sha256(read_manifest(ref.path) or {}),
-        facts=counters, partition={"province_code": province, "period_id": month.period_id},
+        facts=with_provinces(counters, province, month, settings),
+        partition={"source": ref.source, "period_id": month.period_id},
         quarantined=pq.read_table(folder / "quarantine.parquet", partitioning=None),
         outcomes=outcomes, rejected=validated.get("rejected")), settings.warehouse_url)

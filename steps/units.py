@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+from collections import defaultdict
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -171,7 +172,7 @@ def register_units(conn: sa.Connection, learned: dict[str, Any], *, dataset: str
     first seen), add new departments, and replace the partition's unit issues; what does
     not fit its table's columns is left out (logged)."""
     from warehouse.engine import lock_for_write, utc_now
-    from warehouse.loader import arrow_schema, replace_partition
+    from warehouse.loader import arrow_schema, insert_rows, replace_partition
     from warehouse.schema import dim_unit, unit_match_issue, unit_source_id
 
     # Loads of other partitions (and every DAG's reference sync) write these tables too.
@@ -183,38 +184,50 @@ def register_units(conn: sa.Connection, learned: dict[str, Any], *, dataset: str
                                    for i in learned["issues"]], unit_match_issue.name,
                                   "unit issue")}
     ids = {(i["scheme"], i["source_id"], str(i["valid_from"])): i for i in learned["ids"]}
-    for (scheme, source_id, valid_from), item in ids.items():
-        key = sa.and_(unit_source_id.c.scheme == scheme,
-                      unit_source_id.c.source_id == source_id,
-                      unit_source_id.c.valid_from == _day(valid_from))
-        existing = conn.execute(sa.select(unit_source_id).where(key)).first()
-        if existing is not None and existing.origin == "config":
+    # Set-wise, not row by row: what exists of these IDs, in one read.
+    existing = {(r.scheme, r.source_id, str(r.valid_from)): r._mapping for r in conn.execute(
+        sa.select(unit_source_id).where(
+            unit_source_id.c.scheme.in_(sorted({k[0] for k in ids})),
+            unit_source_id.c.source_id.in_(sorted({k[1] for k in ids}))))} if ids else {}
+    rows, replaced = [], defaultdict(list)
+    for key, item in ids.items():
+        scheme, source_id, valid_from = key
+        old = existing.get(key)
+        if old is not None and old["origin"] == "config":
             continue  # configured IDs are the config's business
-        first = (existing._mapping if existing is not None and existing.unit_code
-                 == item["unit_code"] else None)
-        conn.execute(sa.delete(unit_source_id).where(key))
-        conn.execute(sa.insert(unit_source_id).values(
-            scheme=scheme, source_id=source_id, unit_code=item["unit_code"],
-            valid_from=_day(valid_from), valid_to=_day(item["valid_to"]),
-            matched_by=item["matched_by"], origin="override"
-            if item["matched_by"] == "override" else "portal", source_dataset=dataset,
-            first_seen_period_id=first["first_seen_period_id"] if first else period.period_id,
-            first_fetch_id=first["first_fetch_id"] if first else fetch_id,
-            last_fetch_id=fetch_id))
-    added = 0
-    for raw in learned["departments"]:
-        unit = Unit(**{**raw, "valid_from": _day(raw["valid_from"]),
-                       "valid_to": _day(raw["valid_to"])})
-        key = sa.and_(dim_unit.c.unit_code == unit.unit_code,
-                      dim_unit.c.valid_from == unit.valid_from)
-        if conn.execute(sa.select(dim_unit.c.unit_code).where(key)).first() is None:
-            unit = replace(unit, origin=unit.origin if unit.origin == "override" else "portal")
-            conn.execute(sa.insert(dim_unit).values(
-                unit_code=unit.unit_code, valid_from=unit.valid_from, valid_to=unit.valid_to,
-                name_vi=unit.name_vi, level=unit.level, parent_code=unit.parent_code,
-                stat_code=None, agency_code=unit.agency_code, origin=unit.origin,
-                is_current=unit.valid_to is None))
-            added += 1
+        if old is not None:
+            replaced[(scheme, valid_from)].append(source_id)
+        first = old if old is not None and old["unit_code"] == item["unit_code"] else None
+        rows.append({
+            "scheme": scheme, "source_id": source_id, "unit_code": item["unit_code"],
+            "valid_from": _day(valid_from), "valid_to": _day(item["valid_to"]),
+            "matched_by": item["matched_by"],
+            "origin": "override" if item["matched_by"] == "override" else "portal",
+            "source_dataset": dataset,
+            "first_seen_period_id": first["first_seen_period_id"] if first else period.period_id,
+            "first_fetch_id": first["first_fetch_id"] if first else fetch_id,
+            "last_fetch_id": fetch_id})
+    for (scheme, valid_from), source_ids in replaced.items():
+        conn.execute(sa.delete(unit_source_id).where(
+            unit_source_id.c.scheme == scheme, unit_source_id.c.valid_from == _day(valid_from),
+            unit_source_id.c.source_id.in_(source_ids)))
+    insert_rows(conn, unit_source_id, pa.Table.from_pylist(
+        rows, schema=arrow_schema(unit_source_id)))
+    departments = {(u.unit_code, u.valid_from): u for u in (
+        Unit(**{**raw, "valid_from": _day(raw["valid_from"]), "valid_to": _day(raw["valid_to"])})
+        for raw in learned["departments"])}
+    known = {(r.unit_code, r.valid_from) for r in conn.execute(
+        sa.select(dim_unit.c.unit_code, dim_unit.c.valid_from).where(
+            dim_unit.c.unit_code.in_(sorted({k[0] for k in departments}))))
+             } if departments else set()
+    new_units = [replace(u, origin=u.origin if u.origin == "override" else "portal")
+                 for key, u in departments.items() if key not in known]
+    insert_rows(conn, dim_unit, pa.Table.from_pylist([{
+        "unit_code": u.unit_code, "valid_from": u.valid_from, "valid_to": u.valid_to,
+        "name_vi": u.name_vi, "level": u.level, "parent_code": u.parent_code,
+        "stat_code": None, "agency_code": u.agency_code, "origin": u.origin,
+        "is_current": u.valid_to is None} for u in new_units], schema=arrow_schema(dim_unit)))
+    added = len(new_units)
     now = utc_now()
     issues = pa.Table.from_pylist([
         {**i, "dataset": dataset,

@@ -23,7 +23,9 @@ VIEWS_0001 = {"v_portal_score", "v_portal_monthly_counters", "v_indicator_monthl
               "v_indicator_quarterly", "v_indicator_half_yearly", "v_indicator_yearly"}
 VIEWS = VIEWS_0001 | {f"v_portal_score_{t}" for t in ("monthly", "quarterly", "half_yearly",
                                                       "yearly", "year_to_date")} | {
-    "v_criterion_score", "v_points_lost", "v_scheme_ranking", "v_766_reconciliation"}
+    "v_criterion_score", "v_points_lost", "v_scheme_ranking", "v_766_reconciliation",
+    "v_dossier_monthly_current_province", "v_portal_monthly_counters_current_province",
+    "v_dossier_monthly_current_commune"}
 
 
 def execute(url: str, sql: str) -> list[tuple]:

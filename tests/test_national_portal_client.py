@@ -187,25 +187,29 @@ def test_metric_groups_page_every_unit_with_its_metrics(simulator, group: str) -
 def test_handling_satisfaction_sends_the_periods_first_and_last_day(simulator) -> None:
     from domain.periods import Period
 
-    sim = simulator()
+    sim = simulator(published_through=Month(2026, 5))
     kept: list[FetchedResponse] = []
     client = reporting(sim, kept)
-    for period, dates in ((Period("quarter", 2026, 1), ("2026-01-01", "2026-03-31")),
-                          (Period("year_to_date", 2026, 2), ("2026-01-01", "2026-02-28"))):
+    for period, dates in ((Period("quarter", 2026, 2), ("2026-04-01", "2026-06-30")),
+                          (Period("year_to_date", 2026, 4), ("2026-01-01", "2026-04-30"))):
         national = client.evaluation("handling-satisfaction", period)
         assert len(national) == 34
         body = kept[-1].params
         assert (body["fromDate"], body["toDate"]) == dates
         assert body["departmentType"] == "ADMINISTRATIVE_UNIT"
         assert body["timeType"] == ("quarter" if period.period_type == "quarter" else "year")
-    # The dates decide the period: the year through February, though March is scored.
+    # The dates decide the period: the year through April, though May is scored.
     province = next(p for p in sim.world.provinces(REPORTING_MONTH)
                     if p.unit.unit_code == "11")
     item = next(i for i in national if i["departmentId"] == province_ids(sim)[1])
     published = {m["code"]: m for m in item["metrics"]}
     for metric in sim.world.metrics("handling-satisfaction", province.unit,
-                                    Period("year_to_date", 2026, 2)):
+                                    Period("year_to_date", 2026, 4)):
         assert int(published[metric["code"]]["denominator"]) == metric["denominator"]
+    # A period before the reporting API's first month is the legacy gateway's: refused.
+    with pytest.raises(SourceHTTPError) as refused:
+        client.evaluation("handling-satisfaction", Period("year_to_date", 2026, 2))
+    assert refused.value.status == 400
     # Without the dates the simulator, like the real group, refuses the request.
     answer = requests.post(f"{sim.url}/api/v1/reporting/evaluation/handling-satisfaction",
                            json={"timeType": "month", "year": 2026, "month": 3,

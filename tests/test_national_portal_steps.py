@@ -364,3 +364,32 @@ def test_metric_numbers_as_strings_empty_or_absent_are_read_as_published() -> No
     checked = metric_check_columns(frame)
     assert list(checked["numerator_excess"].iloc[:2]) == [-18.0, 0.0]
     assert checked["score_excess"].iloc[0] == pytest.approx(-0.25)
+
+
+@pytest.mark.parametrize(("cutover", "period", "asked"), [
+    ("2026-05", REPORTING_MONTH, "legacy_gateway"),  # March 2026 asked of the old gateway
+    ("2025-01", Period("month", 2025, 6), "reporting_api"),  # June 2025 of the new API
+])
+def test_the_wrong_api_generation_fails_at_once_saying_why(simulator, settings, tmp_path,
+                                                            cutover, period, asked) -> None:
+    """A cut-over month in config/sources.yaml that is not the portal's: the generation
+    asked refuses the period (4xx, not retried), and the error names the generation, the
+    period and the configured cut-over."""
+    import shutil
+
+    import yaml
+
+    config = tmp_path / "config"
+    shutil.copytree(settings.config_dir, config)
+    sources = yaml.safe_load((config / "sources.yaml").read_text(encoding="utf-8"))
+    sources["national_portal"]["reporting_api_from"]["portal_score"] = cutover
+    (config / "sources.yaml").write_text(yaml.safe_dump(sources), encoding="utf-8")
+    wrong = dataclasses.replace(settings, config_dir=config)
+    sim = simulator(published_through=Period("month", 2026, 6).last_month)
+    with pytest.raises(SourceHTTPError) as refused:
+        steps.extract("portal_score", period, fast_config(sim.url), wrong)
+    message = str(refused.value)
+    assert refused.value.status in (400, 410)
+    assert f"portal_score {period} was asked of the {asked}" in message
+    assert f"reporting_api_from says (portal_score: {cutover})" in message
+    assert len(sim.requests) == 1  # refused at the first request, not retried

@@ -231,9 +231,20 @@ def test_refused_and_failed_answers_are_kept_in_the_raw_zone(simulator, settings
 def test_before_the_reorganisation_the_63_provinces_match_and_twin_names_are_ambiguous(
         simulator, settings) -> None:
     """May 2025: the national list holds the 63 provinces of the time; Kiên Giang (then
-    91) has communes of one name in two districts, which a name cannot tell apart."""
+    91) has communes of one name in two districts, which a name cannot tell apart (here
+    without the overrides config/units/overrides.csv ships for the simulator's twins)."""
+    import dataclasses
+    import shutil
+
     from steps.reference import refresh_reference
 
+    config = settings.data_dir.parent / "config"
+    shutil.copytree(settings.config_dir, config)
+    overrides = config / "units" / "overrides.csv"
+    overrides.write_text("".join(line for line in overrides.read_text(encoding="utf-8")
+                                 .splitlines(True) if not line.startswith("legacy_766,")),
+                         encoding="utf-8")
+    shipped, settings = settings, dataclasses.replace(settings, config_dir=config)
     refresh_reference(settings)  # dim_unit, as every DAG run's opening task fills it
     sim = simulator(published_through=Month(2025, 6))
     period = Period.parse("2025-05")
@@ -255,3 +266,12 @@ def test_before_the_reorganisation_the_63_provinces_match_and_twin_names_are_amb
     # a commune's province is the list it came in, though its parent then was a district
     assert query(settings, "SELECT DISTINCT province_code FROM v_portal_score "
                            "WHERE list_scope = '91'") == [("91",)]
+
+    # the shipped overrides tell each twin apart, as an office's would
+    result = run(period, sim, shipped)
+    assert result["audit"]["rows_quarantined"] == 0
+    assert query(shipped, "SELECT count(*) FROM unit_match_issue WHERE period_id = 202505"
+                 ) == [(0,)]
+    matched = dict(query(shipped, "SELECT unit_code, matched_by FROM unit_source_id "
+                                  "WHERE scheme = 'legacy_766'"))
+    assert {matched[code] for codes in twins.values() for code in codes} == {"override"}

@@ -77,7 +77,7 @@ def dossier_row(unit: str, month: str, counts: tuple[int, ...]) -> dict[str, Any
                in_progress_on_time=in_progress_on_time, in_progress_overdue=overdue)
     return {**row, "unit_code": unit, "procedure_code": "1.001193",
             "period_id": Month.parse(month).period_id, "province_code": "91",
-            "fetch_id": f"f-{month}", "run_id": "test", "loaded_at": NOW}
+            "source": "onestop_91", "fetch_id": f"f-{month}", "run_id": "test", "loaded_at": NOW}
 
 
 def manual_row(unit: str, round_name: str, points: float, version: str = "2026",

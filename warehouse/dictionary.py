@@ -94,7 +94,8 @@ class _Loader(yaml.CSafeLoader if yaml.__with_libyaml__ else yaml.SafeLoader):  
 
 
 def _text(value: Any, where: str, problems: list[str]) -> Text:
-    if not isinstance(value, dict) or set(value) - {"en", "vi", "columns", "columns_from"}:
+    if not isinstance(value, dict) or set(value) - {"en", "vi", "columns", "columns_from",
+                                                     "columns_except"}:
         problems.append(f"{where}: needs en and vi (and, for a table or view, columns)")
         return Text("", "")
     texts = {}
@@ -114,8 +115,8 @@ def _text(value: Any, where: str, problems: list[str]) -> Text:
 
 def parse_entries(data: Any) -> tuple[Entry, ...]:
     """The entries of a dictionary file's content; DictionaryError lists every problem.
-    `columns_from: other` starts a view's columns with those of an earlier entry (its own
-    `columns` add to or override them)."""
+    `columns_from: other` starts a view's columns with those of an earlier entry, less
+    those `columns_except` lists (its own `columns` add to or override them)."""
     problems: list[str] = []
     if not isinstance(data, dict) or set(data) - set(SECTIONS):
         raise DictionaryError(f"{DICTIONARY_FILE.name}: the top level is tables: and views:")
@@ -130,7 +131,12 @@ def parse_entries(data: Any) -> tuple[Entry, ...]:
                 if source not in entries:
                     problems.append(f"{where}: columns_from {source!r} is not an entry above")
                 else:
-                    columns.update(entries[source].columns)
+                    left_out = set(value.get("columns_except") or ())
+                    if unknown := sorted(left_out - set(entries[source].columns)):
+                        problems.append(f"{where}: columns_except names columns {source} "
+                                        f"does not have: {unknown}")
+                    columns.update({c: t for c, t in entries[source].columns.items()
+                                    if c not in left_out})
             own = value.get("columns") if isinstance(value, dict) else None
             for column, described in (own or {}).items():
                 columns[column] = _text(described, f"column {name}.{column}", problems)

@@ -54,8 +54,16 @@ def replace_partition(conn: sa.Connection, table: sa.Table, rows: pa.Table,
     rows = rows.select(columns)
     where, params = _where(partition)
     conn.execute(sa.text(f"DELETE FROM {_quote(table.name)} WHERE {where}"), params)
+    return insert_rows(conn, table, rows)
+
+
+def insert_rows(conn: sa.Connection, table: sa.Table, rows: pa.Table) -> int:
+    """Insert `rows` (the table's columns, or some of them) through the engine's bulk path:
+    DuckDB reads the Arrow table, PostgreSQL a COPY into a staging table. Returns rows."""
     if rows.num_rows == 0:
         return 0
+    columns = [c.name for c in table.columns if c.name in rows.column_names]
+    rows = rows.select(columns)
     column_list = ", ".join(_quote(c) for c in columns)
     dialect = conn.dialect.name
     if dialect == "duckdb":

@@ -203,6 +203,7 @@ fact_dossier_monthly = sa.Table(
     sa.Column("province_code", sa.String(32), nullable=False),
     *[sa.Column(c, sa.BigInteger, nullable=False) for c in DOSSIER_COUNTERS],
     *_loaded(),
+    sa.Column("source", sa.String(64), nullable=False),  # 0007: the load partition
 )
 
 dim_indicator = sa.Table(
@@ -392,6 +393,18 @@ alert_state = sa.Table(
     sa.Column("closed_at", sa.DateTime(timezone=True)),
     sa.Column("times_sent", sa.Integer, nullable=False),
     sa.Column("times_suppressed", sa.Integer, nullable=False),
+)
+
+backfill_month = sa.Table(
+    "backfill_month", metadata,
+    sa.Column("source", sa.String(64), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("partitions", sa.Integer, nullable=False),
+    sa.Column("run_id", sa.String(250), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("error", sa.String(1000)),
 )
 
 alert_message = sa.Table(
