@@ -158,6 +158,45 @@ def run(
 
 
 @app.command()
+def backfill(
+    first: Annotated[str, typer.Option("--from", help="first month (YYYY-MM)")],
+    last: Annotated[str, typer.Option("--to", help="last month (YYYY-MM)")],
+    sources: Annotated[str, typer.Option(
+        help="comma-separated: national_portal, onestop")] = "national_portal,onestop",
+    reprocess: Annotated[bool, typer.Option(
+        help="load again the months a backfill finished before")] = False,
+    marts: Annotated[bool, typer.Option(
+        help="build each month's indicators and scores after its facts")] = True,
+    simulator: Annotated[bool, typer.Option(
+        help="against the bundled simulator (local-only Connections) instead of the "
+             "environment's sources")] = False,
+    data_dir: Annotated[Path, typer.Option(
+        help="raw zone, staging, log; the warehouse too unless REFORMSTATS_WAREHOUSE_URL "
+             "is set")] = Path("data"),
+) -> None:
+    """Load months of history in this process (no scheduler): progress, the sources' rate
+    limits, done months skipped, resumable; exit 1 if a month failed."""
+    with _stoppable():
+        from commands.backfill import run_backfill
+
+        try:
+            first_month, last_month = Month.parse(first), Month.parse(last)
+            chosen = [s.strip() for s in sources.split(",") if s.strip()]
+            from steps.backfill import SOURCES
+
+            if not chosen or set(chosen) - set(SOURCES):
+                raise ValueError(f"--sources takes {', '.join(SOURCES)}; got {sources!r}")
+            if last_month < first_month:
+                raise ValueError(f"--to {last} is before --from {first}")
+        except ValueError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(2) from None
+        code = run_backfill(first_month, last_month, sources=chosen, reprocess=reprocess,
+                            marts=marts, simulator=simulator, data_dir=data_dir)
+    raise typer.Exit(code)
+
+
+@app.command()
 def simulator(
     port: Annotated[int, typer.Option(help="port on 127.0.0.1 (0 = any free port)")] = 8765,
     seed: Annotated[int, typer.Option(help="seed of the synthetic world")] = 766,
@@ -170,6 +209,9 @@ def simulator(
     published_through: Annotated[str | None, typer.Option(
         help="the last month the portal has scored (YYYY-MM; default: last month): what "
              "year-to-date answers cover")] = None,
+    revisions: Annotated[bool, typer.Option(
+        help="serve the last scored month's figures as preliminary, revised once the next "
+             "month has ended (as real sources revise theirs)")] = False,
 ) -> None:
     """Serve the portal simulator on 127.0.0.1 until interrupted."""
     from simulator import FaultPlan, PortalSimulator
@@ -177,7 +219,7 @@ def simulator(
     sim = PortalSimulator(port=port, seed=seed, faults=FaultPlan.parse(faults),
                           dossiers_per_unit=dossiers_per_unit, lookback_months=lookback_months,
                           published_through=Month.parse(published_through)
-                          if published_through else None)
+                          if published_through else None, revisions=revisions)
     typer.echo(f"Portal simulator on {sim.url} (seed {seed}); Ctrl-C to stop")
     try:
         sim.serve_forever()
