@@ -101,3 +101,20 @@ def prepared_warehouse() -> XComArg:
 def opening_tasks() -> tuple[XComArg, XComArg]:
     """(the month, the prepared warehouse): what every monthly DAG starts with."""
     return partition(), prepared_warehouse()
+
+
+def refresh_logical_date(month: Any) -> str:
+    """The logical date of a month's refresh run: its second day, 00:00 in Vietnam time
+    (any instant of a month selects it; its first is the scheduler's own run of it)."""
+    second = month.first_day.replace(day=2)
+    return f"{second.isoformat()}T00:00:00+07:00"
+
+
+def refresh_runs(dag_id: str, logical_dates: XComArg) -> XComArg:
+    """One run of `dag_id` per logical date, cleared and run again if it exists
+    (`reset_dag_run`), not waited for: each alerts on its own failures."""
+    from airflow.providers.standard.operators.trigger_dagrun import TriggerDagRunOperator
+
+    return TriggerDagRunOperator.partial(
+        task_id=f"refresh_{dag_id}", trigger_dag_id=dag_id, reset_dag_run=True,
+        wait_for_completion=False, conf={"refresh": True}).expand(logical_date=logical_dates)

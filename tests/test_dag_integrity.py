@@ -44,6 +44,10 @@ def test_parsing_imports_nothing_heavy_and_reads_no_connection(parsed: dict) -> 
 
 def test_every_dag_migrates_the_warehouse_before_anything_writes_to_it(parsed: dict) -> None:
     for dag_id, tasks in parsed["tasks"].items():
+        if dag_id == "refresh_nightly":  # only triggers the monthly DAGs' runs
+            assert "migrate_warehouse" not in tasks
+            assert not [t for t, v in tasks.items() if v["outlets"]]
+            continue
         assert tasks["migrate_warehouse"]["upstream"] == [], dag_id
         writers = [t for t, v in tasks.items() if v["outlets"]]
         if dag_id == "alerts_hourly":  # reads facts, writes only its own state
@@ -83,6 +87,17 @@ def test_alerts_run_hourly_and_after_every_load_one_run_at_a_time(parsed: dict) 
     tasks = parsed["tasks"]["alerts_hourly"]
     assert tasks["open_alerts"]["upstream"] == ["migrate_warehouse"]
     assert tasks["deliver"]["upstream"] == ["open_alerts"]
+
+
+def test_the_nightly_refresh_runs_each_fact_dag_for_its_months(parsed: dict) -> None:
+    assert parsed["timetable"]["refresh_nightly"] == "CronTriggerTimetable"
+    assert parsed["max_active_runs"]["refresh_nightly"] == 1
+    tasks = parsed["tasks"]["refresh_nightly"]
+    assert set(tasks) == {"months_to_refresh", "refresh_national_portal_monthly",
+                          "refresh_onestop_monthly"}
+    for name in ("refresh_national_portal_monthly", "refresh_onestop_monthly"):
+        assert tasks[name]["mapped_over"] == {
+            "logical_date": {"from_task": "months_to_refresh"}}
 
 
 def test_monthly_dags_use_real_intervals_and_explicit_catchup(parsed: dict) -> None:
