@@ -38,16 +38,42 @@ class Target:
 
 
 @dataclass(frozen=True)
+class Formula:
+    """An indicator's definition for a range of years (`to_year` None: still in force)."""
+
+    version: str
+    from_year: int | None
+    to_year: int | None
+    numerator: tuple[str, ...]
+    denominator: tuple[str, ...]
+
+    def covers(self, year: int) -> bool:
+        return ((self.from_year is None or self.from_year <= year)
+                and (self.to_year is None or year <= self.to_year))
+
+
+@dataclass(frozen=True)
 class Indicator:
     code: str
     name_vi: str
     name_en: str
     dataset: str
-    numerator: tuple[str, ...]
+    numerator: tuple[str, ...]  # the formula in force now (dim_indicator shows it)
     denominator: tuple[str, ...]
     direction: str
     targets: tuple[Target, ...]
     summable_over_months: bool
+    formulas: tuple[Formula, ...] = ()  # by year; the first that covers a year applies
+
+    @property
+    def formula_version(self) -> str:
+        """The version of the formula in force now (the one without an end year)."""
+        return next((f for f in self.formulas if f.to_year is None), self.formulas[0]).version
+
+    def formula_for(self, year: int) -> Formula | None:
+        """The definition that applies to a period of `year`; None: the indicator was not
+        defined then (no value is computed)."""
+        return next((f for f in self.formulas if f.covers(year)), None)
 
     def target_for(self, level: str | None, year: int) -> float | None:
         for t in self.targets:
@@ -80,6 +106,7 @@ class Catalogue:
         data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
         default_dataset = data.get("dataset")
         indicators = []
+        default_version = str(data["formula_version"])
         for item in data["indicators"]:
             code = item.get("code", "?")
             dataset = item.get("dataset", default_dataset)
@@ -87,22 +114,36 @@ class Catalogue:
                 raise ValueError(f"{path}: {code} reads dataset {dataset!r}; known fact "
                                  f"datasets: {sorted(facts)}")
             fact = facts[dataset]
-            for part in ("numerator", "denominator"):
-                unknown = set(item[part]) - fact.columns
-                if unknown:
-                    raise ValueError(f"{path}: {code} {part} names unknown counters "
-                                     f"{sorted(unknown)} of dataset {dataset}")
+            formulas = tuple(Formula(
+                version=str(f.get("version", default_version)), from_year=f.get("from_year"),
+                to_year=f.get("to_year"), numerator=tuple(f["numerator"]),
+                denominator=tuple(f["denominator"])) for f in item.get("formulas") or ()) or (
+                Formula(default_version, None, None, tuple(item["numerator"]),
+                        tuple(item["denominator"])),)
+            used: set[str] = set()
+            for formula in formulas:
+                for part in ("numerator", "denominator"):
+                    unknown = set(getattr(formula, part)) - fact.columns
+                    if unknown:
+                        raise ValueError(f"{path}: {code} {part} (formula {formula.version}) "
+                                         f"names unknown counters {sorted(unknown)} of "
+                                         f"dataset {dataset}")
+                used |= set(formula.numerator) | set(formula.denominator)
+            current = next((f for f in formulas if f.to_year is None), formulas[0])
+            if item.get("formulas") and (tuple(item["numerator"]), tuple(
+                    item["denominator"])) != (current.numerator, current.denominator):
+                raise ValueError(f"{path}: {code}: numerator and denominator must be those "
+                                 f"of the formula in force (version {current.version})")
             if item["direction"] not in DIRECTIONS:
                 raise ValueError(f"{path}: {code} direction must be one of {DIRECTIONS}")
             indicators.append(Indicator(
                 code=code, name_vi=item["name_vi"], name_en=item["name_en"], dataset=dataset,
-                numerator=tuple(item["numerator"]), denominator=tuple(item["denominator"]),
+                numerator=current.numerator, denominator=current.denominator,
                 direction=item["direction"],
                 targets=tuple(Target(levels=tuple(t["levels"]), from_year=t["from_year"],
                                      to_year=t.get("to_year"), target=float(t["target"]))
                               for t in item.get("targets") or ()),
-                summable_over_months=not (set(item["numerator"]) | set(item["denominator"]))
-                & fact.stocks))
+                summable_over_months=not used & fact.stocks, formulas=formulas))
         codes = [i.code for i in indicators]
         if len(codes) != len(set(codes)):
             raise ValueError(f"{path}: duplicate indicator codes")
@@ -129,8 +170,11 @@ def indicator_rows(facts: Mapping[str, Iterable[Mapping[str, Any]]], catalogue: 
             level = levels.get(unit)
             province = counter.get("province_code") or province_of(unit)
             for ind in indicators:
-                numerator = sum(int(counter[c] or 0) for c in ind.numerator)
-                denominator = sum(int(counter[c] or 0) for c in ind.denominator)
+                formula = ind.formula_for(year)
+                if formula is None:  # not an indicator yet in that year
+                    continue
+                numerator = sum(int(counter[c] or 0) for c in formula.numerator)
+                denominator = sum(int(counter[c] or 0) for c in formula.denominator)
                 value = ratio(numerator, denominator)
                 target = ind.target_for(level, year)
                 rows.append({
@@ -138,6 +182,6 @@ def indicator_rows(facts: Mapping[str, Iterable[Mapping[str, Any]]], catalogue: 
                     "indicator_code": ind.code, "numerator": numerator,
                     "denominator": denominator, "value": value, "target": target,
                     "met": ind.met(value, target),
-                    "formula_version": catalogue.formula_version,
+                    "formula_version": formula.version,
                 })
     return rows

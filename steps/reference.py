@@ -57,7 +57,7 @@ def refresh_reference(settings: Settings) -> dict[str, int]:
     indicators = pa.Table.from_pylist([{
         "indicator_code": i.code, "name_vi": i.name_vi, "name_en": i.name_en,
         "numerator": " + ".join(i.numerator), "denominator": " + ".join(i.denominator),
-        "direction": i.direction, "formula_version": catalogue.formula_version,
+        "direction": i.direction, "formula_version": i.formula_version,
         "summable_over_months": i.summable_over_months,
     } for i in catalogue.indicators], schema=arrow_schema(dim_indicator))
     try:

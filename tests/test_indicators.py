@@ -108,3 +108,37 @@ indicators:
                                                    r["province_code"]) for r in rows}
     assert got == {("H97.101", "online_intake_rate"): (4, 10, "H97"),
                    ("H97", "portal_processed_on_time"): (90, 100, "H97")}
+
+
+def test_each_year_gets_the_formula_and_target_of_its_time() -> None:
+    """config/indicators.yaml: online payments counted over every dossier before 2024, over
+    fee-bearing dossiers since; the 766-style on-time rate exists from 2022 on."""
+    month = counters(received_total=400, received_fee_bearing=100, received_paid_online=40,
+                     resolved_total=200, resolved_early=150, resolved_on_time=45,
+                     in_progress_on_time=10, in_progress_overdue=5)
+    old = rows_for({"dossiers": [month]}, year=2021)
+    new = rows_for({"dossiers": [month]}, year=2024)
+    paid_2021, paid_2024 = old["online_payment_rate"], new["online_payment_rate"]
+    assert (paid_2021["numerator"], paid_2021["denominator"]) == (40, 400)
+    assert (paid_2024["numerator"], paid_2024["denominator"]) == (40, 100)
+    assert (paid_2021["target"], paid_2024["target"]) == (None, 0.50)  # a target from 2024
+    assert paid_2021["formula_version"] != paid_2024["formula_version"]
+    assert "on_time_rate_with_in_progress" not in old
+    tdgq = new["on_time_rate_with_in_progress"]
+    assert (tdgq["numerator"], tdgq["denominator"]) == (205, 215)  # 150+45+10 / 200+10+5
+    # online intake: a commune's target was 40% up to 2024, 50% in 2025, 70% from 2026
+    assert [rows_for({"dossiers": [month]}, year=y)["online_intake_rate"]["target"]
+            for y in (2019, 2024, 2025, 2026)] == [0.40, 0.40, 0.50, 0.70]
+
+
+def test_a_formula_naming_an_unknown_counter_is_refused(tmp_path) -> None:
+    import yaml
+
+    data = yaml.safe_load((PROJECT_ROOT / "config" / "indicators.yaml").read_text())
+    payment = next(i for i in data["indicators"] if i["code"] == "online_payment_rate")
+    payment["formulas"][-1]["denominator"] = ["received_by_pigeon"]
+    path = tmp_path / "indicators.yaml"
+    path.write_text(yaml.safe_dump(data, allow_unicode=True))
+    with pytest.raises(ValueError, match=r"online_payment_rate denominator \(formula .*"
+                                         r"received_by_pigeon"):
+        Catalogue.from_file(path, FACTS)
