@@ -143,8 +143,9 @@ class OneStopWorld:
         on = month.first_day
         current = {u.unit_code: u for u in self.units_of(province_code, month)}
         if unit.level == "department":
-            parent = self.successor(self.registry.valid(REORGANISATION - dt.timedelta(
-                days=1)).get(unit.parent_code or "") or unit, province_code, month)
+            province = self.registry.valid(REORGANISATION - dt.timedelta(days=1)).get(
+                unit.parent_code or "")
+            parent = province and self.successor(province, province_code, month)
             suffix = unit.unit_code.rsplit(".", 1)[-1]
             return next((u for u in current.values() if u.level == "department"
                          and u.parent_code == (parent.unit_code if parent else None)

@@ -238,6 +238,8 @@ def extract(dataset: str, period: Period | Month, portal: NationalPortalConfig,
     except SourceHTTPError as exc:
         writer.finish("failed", api=api, period=str(period),
                       error=f"{type(exc).__name__}: {exc}", attempts=http.attempts)
+        if exc.status not in (400, 404, 410):  # credentials and the like: as it is
+            raise
         cutover = config.reporting_api_from.get(dataset)
         raise SourceHTTPError(
             f"{exc}; {dataset} {period} was asked of the {api}, as config/sources.yaml's "
