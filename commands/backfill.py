@@ -147,9 +147,9 @@ def _run(first: Month, last: Month, sources: list[str], *, reprocess: bool, mart
                     progress.advance(bar)
         except KeyboardInterrupt:
             _summary(outcomes, time.monotonic() - started, console)
-            console.print("[bold]stopped[/]: the partitions loaded so far are complete, the "
-                          "one in progress was rolled back; run the same command to go on "
-                          "(done months are skipped)")
+            if reprocess:  # the stop message itself comes from the command line
+                console.print("to go on, run it again without --reprocess (so that the "
+                              "months this run finished are skipped)")
             raise
     _summary(outcomes, time.monotonic() - started, console)
     return 1 if any(o.status == "failed" for o in outcomes) else 0

@@ -188,6 +188,12 @@ def backfill(
                 raise ValueError(f"--sources takes {', '.join(SOURCES)}; got {sources!r}")
             if last_month < first_month:
                 raise ValueError(f"--to {last} is before --from {first}")
+            from domain.reference_units import HISTORY_START
+
+            start = Month(HISTORY_START.year, HISTORY_START.month)
+            if first_month < start:
+                raise ValueError(f"--from {first}: history starts in {start} (the reference "
+                                 "units' first period)")
         except ValueError as exc:
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None

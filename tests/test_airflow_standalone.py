@@ -219,6 +219,9 @@ def test_the_readmes_backfill_recipe_loads_exactly_the_months_it_names(
     env = {"PATH": os.environ["PATH"], "HOME": os.environ.get("HOME", "/root"),
            "AIRFLOW_HOME": str(airflow.home)}
     airflow_cli = str(Path(sys.executable).with_name("airflow"))
+    unpaused = subprocess.run([airflow_cli, "dags", "unpause", "national_portal_monthly"],
+                              env=env, capture_output=True, text=True, timeout=300)
+    assert unpaused.returncode == 0, unpaused.stdout[-2000:] + unpaused.stderr[-2000:]
     created = subprocess.run(
         [airflow_cli, "backfill", "create", "--dag-id", "national_portal_monthly",
          "--from-date", first.first_day.isoformat(), "--to-date", last.last_day.isoformat(),
