@@ -20,11 +20,8 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import secrets
 import threading
-import time
 import unicodedata
-import urllib.parse
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -36,6 +33,7 @@ from domain.units import Unit
 from simulator import reference_counters
 from simulator.errors import ApiError
 from simulator.faults import FaultedService, FaultPlan
+from simulator.oauth import ClientCredentials
 from simulator.onestop_world import OneStopWorld
 from simulator.responses import RawBody
 
@@ -67,7 +65,7 @@ def _local_iso(value: dt.datetime | None) -> str | None:
     return value.astimezone(VN_TZ).isoformat(timespec="seconds") if value else None
 
 
-class OneStopApi(FaultedService):
+class OneStopApi(FaultedService, ClientCredentials):
     def __init__(self, world: OneStopWorld, faults: Callable[[], FaultPlan],
                  client: tuple[str, str] = DEFAULT_CLIENT, token_ttl: float = 300.0) -> None:
         super().__init__(faults)
@@ -109,32 +107,6 @@ class OneStopApi(FaultedService):
         if route == "pa/dossier/--export":
             return self._export(province, query)
         raise ApiError(404, f"no route GET {route}")
-
-    # -- auth ----------------------------------------------------------------------------
-    def _token(self, raw: bytes) -> dict[str, Any]:
-        form = {k: v[-1] for k, v in urllib.parse.parse_qs(raw.decode("utf-8")).items()}
-        if form.get("grant_type") != "client_credentials":
-            raise ApiError(400, "unsupported_grant_type")
-        if (form.get("client_id"), form.get("client_secret")) != self.client:
-            raise ApiError(401, "invalid_client")
-        token = secrets.token_urlsafe(24)
-        with self._lock:
-            self.tokens[token] = time.monotonic() + self.token_ttl
-            self.tokens_issued += 1
-        return {"access_token": token, "token_type": "Bearer",
-                "expires_in": int(self.token_ttl), "scope": "statistics export"}
-
-    def _authorise(self, headers: dict[str, str]) -> None:
-        auth = {k.lower(): v for k, v in headers.items()}.get("authorization", "")
-        token = auth.removeprefix("Bearer ").strip()
-        if self.faults.take("expire_token"):
-            with self._lock:
-                self.tokens.clear()
-        with self._lock:
-            expiry = self.tokens.get(token)
-        if expiry is None or expiry < time.monotonic():
-            raise ApiError(401, "invalid_token",
-                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
 
     # -- data ----------------------------------------------------------------------------
     def _month(self, query: dict[str, str]) -> Month:

@@ -7,6 +7,8 @@ Routes (shapes of shared/domain/SOURCES.md §1):
   groups `dvc-progress-tree`, `provide-online-tree`, `formality-online-payment-tree`).
 - `/onestop/<province code>/...` — that province's one-stop system (simulator/onestop_api.py):
   OAuth2 token, iGate-style and OpenCPS-style statistics, paged dossier export.
+- `/eoffice/<province code>/...` — that province's e-office system (simulator/eoffice.py,
+  the API of docs/eoffice_api.md): OAuth2 token, monthly document statistics per unit.
 - `GET /__sim/health`, `GET /__sim/requests` (request log), `POST /__sim/faults` (set plan).
 """
 
@@ -24,6 +26,7 @@ from typing import Any
 
 from domain.periods import Month
 from domain.units import UnitRegistry
+from simulator.eoffice import EOfficeApi, EOfficeWorld
 from simulator.errors import ApiError
 from simulator.faults import FaultPlan
 from simulator.legacy import LegacyGateway
@@ -71,6 +74,11 @@ class PortalSimulator:
                          lookback_months=lookback_months,
                          latest_complete=self.world.latest_scored if revisions else None),
             current_faults)
+        # Each one-stop province also runs an e-office system, for the same units.
+        self.eoffice = EOfficeApi(EOfficeWorld(self.onestop.world.units_of, seed=seed),
+                                  current_faults, provinces={
+                                      u.unit_code for u in onestop_units.units
+                                      if u.level == "province" and u.valid_to is None})
         self.requests: list[dict[str, Any]] = []
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer((host, port), self._handler_class())
@@ -189,6 +197,9 @@ class PortalSimulator:
 
             def _route(self, method: str, raw: bytes) -> Any:
                 url = urllib.parse.urlsplit(self.path)
+                if url.path.startswith("/eoffice/"):
+                    query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
+                    return sim.eoffice.handle(method, url.path, query, dict(self.headers), raw)
                 if url.path.startswith("/onestop/"):
                     query = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
                     return sim.onestop.handle(method, url.path, query, dict(self.headers), raw)

@@ -135,8 +135,21 @@ class ClientCredentialsAuth(requests.auth.AuthBase):
         return request
 
 
+class ClientCredentialsHttp:
+    """`http()` for a configuration with `base_url`, `client_id`, `client_secret` and
+    `source_name`: a session whose bearer token comes from `{base_url}/oauth2/token`."""
+
+    def http(self, on_response: Callable[[FetchedResponse], None] | None = None
+             ) -> HttpSource:
+        auth = ClientCredentialsAuth(f"{self.base_url.rstrip('/')}/oauth2/token",
+                                     self.client_id, self.client_secret,
+                                     source_name=self.source_name)
+        return self._http(self.base_url, self.source_name, auth=auth,
+                          on_response=on_response)
+
+
 @dataclass(frozen=True)
-class OneStopConfig(HttpOptions):
+class OneStopConfig(ClientCredentialsHttp, HttpOptions):
     province_code: str
     vendor: str  # igate | opencps
     base_url: str
@@ -161,13 +174,6 @@ class OneStopConfig(HttpOptions):
     def source_name(self) -> str:
         return f"onestop_{self.province_code}"
 
-    def http(self, on_response: Callable[[FetchedResponse], None] | None = None
-             ) -> HttpSource:
-        auth = ClientCredentialsAuth(f"{self.base_url.rstrip('/')}/oauth2/token",
-                                     self.client_id, self.client_secret,
-                                     source_name=self.source_name)
-        return self._http(self.base_url, self.source_name, auth=auth,
-                          on_response=on_response)
 
 
 def hash_key_from_env(environ: Mapping[str, str] | None = None) -> bytes:
