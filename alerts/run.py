@@ -17,7 +17,7 @@ from alerts.evaluate import open_alerts, window_start
 from alerts.render import Message, Pages, compose, compose_ops
 from alerts.routing import OPS, Routing, load_routing
 from alerts.state import digest_due, enqueue, pending, reconcile, record_attempts
-from domain.periods import VN_TZ
+from domain.periods import VN_TZ, vietnam_time
 from registry.settings import Settings
 
 log = logging.getLogger("reformstats.alerts")
@@ -40,8 +40,7 @@ def _utc_now() -> dt.datetime:
 def as_at(text: str) -> dt.datetime:
     """A time to evaluate alerts as at, from ISO text; Vietnam time when it has no
     offset. Raises ValueError on anything else."""
-    moment = dt.datetime.fromisoformat(text.strip())
-    return moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ)
+    return vietnam_time(text)
 
 
 def run_alerts(settings: Settings, *, now: dt.datetime | None = None,

@@ -34,11 +34,10 @@ PORTAL = Settings.from_env().sources.national_portal
 def periods(month: str, period_types: list[str]) -> list[str]:
     """The periods of the dataset's types that end with this month, as labels (the year
     to date only in the month after it: see domain.periods.periods_ending)."""
-    from domain.periods import Month, latest_complete_month, periods_ending
-    from registry.runtime import present
+    from domain.periods import Month
+    from steps.national_portal import periods_to_load
 
-    return [str(p) for p in periods_ending(Month.parse(month), period_types,
-                                           latest_complete=latest_complete_month(present()))]
+    return [str(p) for p in periods_to_load(Month.parse(month), period_types)]
 
 
 # One extract at a time against the portal (it asks for ~1 request/s), whichever run or

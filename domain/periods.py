@@ -191,6 +191,13 @@ def periods_ending(month: Month, period_types: tuple[str, ...] | list[str], *,
             if t in askable and candidates[t].last_month == month]
 
 
+def vietnam_time(text: str) -> dt.datetime:
+    """A moment from ISO text; Vietnam time when it has no offset. Raises ValueError on
+    anything else."""
+    moment = dt.datetime.fromisoformat(text.strip())
+    return moment if moment.tzinfo else moment.replace(tzinfo=VN_TZ)
+
+
 def latest_complete_month(now: dt.datetime | None = None) -> Month:
     """The last whole month before `now` (default: the present), in Vietnam's time."""
     today = (now or dt.datetime.now(VN_TZ)).astimezone(VN_TZ).date()

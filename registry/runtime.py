@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from zoneinfo import ZoneInfo
 
 RUNTIME_KEYS = ("task_timeout_minutes", "dagrun_timeout_hours", "retries",
                 "retry_delay_minutes", "warehouse_lock_wait_minutes")
@@ -32,12 +31,13 @@ def present() -> dt.datetime:
     """The pipeline's present: `REFORMSTATS_AS_OF` (ISO; Vietnam time when it has no
     offset) when a replay sets it (the demo runs past months as they ran, in the month
     after each), else the clock. It decides which year to date can still be asked for."""
+    from domain.periods import vietnam_time
+
     text = os.environ.get("REFORMSTATS_AS_OF", "").strip()
     if not text:
         return dt.datetime.now(dt.UTC)
     try:
-        moment = dt.datetime.fromisoformat(text)
+        return vietnam_time(text)
     except ValueError as exc:
         raise ValueError(f"REFORMSTATS_AS_OF must be an ISO date or time, got {text!r}"
                          ) from exc
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo("Asia/Ho_Chi_Minh"))

@@ -150,6 +150,11 @@ class NationalPortalWorld:
         today = dt.datetime.now(VN_TZ).date()
         return Month(today.year, today.month).previous()
 
+    def preliminary(self, month: Month) -> bool:
+        """Whether the month's figures are the first, preliminary ones (with revisions on:
+        while it is the last month scored)."""
+        return self.revisions and month == self.latest_scored()
+
     def is_scored(self, period: Period) -> bool:
         return period.last_month <= self.latest_scored()
 
@@ -201,8 +206,7 @@ class NationalPortalWorld:
     def _month_counts(self, unit: Unit, month: Month) -> dict[str, Counts | None]:
         """(numerator, denominator) of every metric, and of the trees' totals (keyed by
         component), in one month; None: published without them."""
-        key = (unit.unit_code, unit.valid_from, month.index(),
-               self.revisions and month == self.latest_scored())  # preliminary
+        key = (unit.unit_code, unit.valid_from, month.index(), self.preliminary(month))
         cached = self._counts.get(key)
         if cached is not None:
             return cached
@@ -323,8 +327,7 @@ class NationalPortalWorld:
         size = {"province": 30000, "department": 900, "commune": 350}.get(unit.level, 300)
         base = size * (0.5 + _unit_random(self.seed, unit.unit_code, "size"))
         season = 1.0 + 0.15 * (_unit_random(self.seed, unit.unit_code, str(month)) - 0.5)
-        preliminary = 0.985 if self.revisions and month == self.latest_scored() else 1.0
-        return int(base * season * preliminary)
+        return int(base * season * (0.985 if self.preliminary(month) else 1.0))
 
     # -- monthly counters (report_by_month_sum_service) ----------------------------------
     def monthly_counters(self, province: Unit, month: Month) -> dict[str, Any]:

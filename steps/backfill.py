@@ -21,8 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from domain.periods import Month, latest_complete_month, month_range, periods_ending
-from registry.runtime import present
+from domain.periods import Month, month_range
 from registry.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -115,9 +114,8 @@ def _national_portal(month: Month, config: Any, settings: Settings, run_id: str,
     partition's alone, as in the DAG); yields None per loaded partition, else the error."""
     from steps import national_portal as portal
 
-    latest = latest_complete_month(present())
     for dataset in settings.registry.of_source("national_portal", kind="fact"):
-        for period in periods_ending(month, dataset.period_types, latest_complete=latest):
+        for period in portal.periods_to_load(month, dataset.period_types):
             try:
                 ref = portal.extract(dataset.name, period, config, settings)
                 if ref.get("not_published"):

@@ -206,6 +206,17 @@ RESOURCES: dict[str, PortalResource] = {
 }
 
 
+def periods_to_load(month: Month, period_types: Sequence[str]) -> list[Period]:
+    """The periods of these types a run for `month` loads now: those ending with it, the
+    year to date only while it is the latest complete month (the DAG's `periods` task and
+    the embedded backfill alike)."""
+    from domain.periods import latest_complete_month, periods_ending
+    from registry.runtime import present
+
+    return periods_ending(month, list(period_types),
+                          latest_complete=latest_complete_month(present()))
+
+
 def _entry(dataset: str, settings: Settings) -> tuple[Dataset, PortalResource]:
     entry = settings.registry[dataset]
     if entry.source != SOURCE or dataset not in RESOURCES:
@@ -235,21 +246,17 @@ def extract(dataset: str, period: Period | Month, portal: NationalPortalConfig,
         writer.finish("not_published", api=api, period=str(period), reason=str(exc))
         log.info("%s %s: %s", dataset, period, exc)
         return {**writer.ref.to_dict(), "not_published": str(exc)}
-    except SourceHTTPError as exc:
-        writer.finish("failed", api=api, period=str(period),
-                      error=f"{type(exc).__name__}: {exc}", attempts=http.attempts)
-        if exc.status not in (400, 404, 410):  # credentials and the like: as it is
-            raise
-        cutover = config.reporting_api_from.get(dataset)
-        raise SourceHTTPError(
-            f"{exc}; {dataset} {period} was asked of the {api}, as config/sources.yaml's "
-            f"reporting_api_from says ({dataset}: {cutover or 'none: legacy gateway only'}): "
-            "a generation refuses periods it does not serve, so check the cut-over month",
-            exc.status) from exc
     except Exception as exc:
         writer.finish("failed", api=api, period=str(period),
                       error=f"{type(exc).__name__}: {exc}", attempts=http.attempts)
-        raise
+        if isinstance(exc, SourceHTTPError) and exc.status in (400, 404, 410):
+            cutover = config.reporting_api_from.get(dataset)
+            raise SourceHTTPError(
+                f"{exc}; {dataset} {period} was asked of the {api}, as config/sources.yaml's "
+                f"reporting_api_from says ({dataset}: "
+                f"{cutover or 'none: legacy gateway only'}): a generation refuses periods it "
+                "does not serve, so check the cut-over month", exc.status) from exc
+        raise  # credentials and the like: as they are
     manifest = writer.finish("complete", api=api, period=str(period), records=count,
                              attempts=http.attempts, covered=fetched.covered,
                              problems=fetched.problems)
@@ -314,13 +321,12 @@ def validate(ref_dict: dict[str, Any], settings: Settings) -> dict[str, Any]:
                                      SCHEME[manifest.get("api", "legacy_gateway")],
                                      NATIONAL_LIST)
         learned = _distinct(learned)
-    known = set(settings.units.known_codes(period.first_day)) | set(
-        frame["unit_code"].dropna())
-    # only the codes the frame holds: the same check, without handing GX the ~10,000 units
-    # of the 63-province era (it copies its parameters on every access)
-    present = sorted(code for code in set(frame["unit_code"].dropna()) if code in known)
+    # The frame's codes came from matching against the period's units (unmatched rows are
+    # NULL), so they are the known codes of the period: GX gets those, not the ~10,000 units
+    # of the 63-province era (it copies its parameters on every access).
+    known = sorted(set(frame["unit_code"].dropna()))
     report = validate_frame(resource.check_columns(frame), entry.validation.suite,
-                            {"known_unit_codes": present},
+                            {"known_unit_codes": known},
                             unit_column=entry.unit_column, table=entry.table)
     outcomes = [*report.outcomes, *_answer_outcomes(manifest, period)]
     held = report.quarantined_positions

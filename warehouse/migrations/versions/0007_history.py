@@ -30,22 +30,16 @@ revision = "0007"
 down_revision = "0006"
 
 
-# The counter columns as they are at this revision (a later one may add more).
-DOSSIER_COUNTERS = (
-    "carried_over", "received_total", "received_in_person", "received_online",
-    "received_postal", "resolved_total", "resolved_early", "resolved_on_time", "resolved_late",
-    "in_progress_on_time", "in_progress_overdue", "paused", "returned", "withdrawn",
-    "results_returned_postal", "received_inputs_digitised", "resolved_result_digitised",
-    "resolved_e_result", "received_fee_bearing", "received_paid_online", "received_synced")
-PORTAL_COUNTS = (
-    "dossiers_handled", "dossiers_synced", "received_in_person", "received_postal",
-    "received_online", "received_online_nonstandard", "results_returned_on_time",
-    "results_returned_late", "processed_on_time", "processed_late",
-    "payments_online_national", "payments_online_total", "petitions_received",
-    "petitions_on_time", "petitions_late", "tnktcs_total", "tntk_total")
+def counts_of(table: str) -> list[str]:
+    """A fact table's count columns as the database has them at this revision: its BIGINT
+    columns, in their order (rates are NUMERIC, `period_id` an INTEGER)."""
+    rows = op.get_bind().execute(sa.text(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = :table "
+        "AND lower(data_type) = 'bigint' ORDER BY ordinal_position"), {"table": table})
+    return [name for (name,) in rows]
 
 
-def by_current_province(table: str, province: str, counters: tuple[str, ...]) -> str:
+def by_current_province(table: str, province: str, counters: list[str]) -> str:
     """A fact table's counters summed per today's province: a row of a province of the 63
     goes to the province it merged into (whole, so exact)."""
     sums = ", ".join(f"sum(f.{c}) AS {c}" for c in counters)
@@ -63,12 +57,12 @@ def by_current_province(table: str, province: str, counters: tuple[str, ...]) ->
         GROUP BY coalesce(x.new_unit_code, f.{province}), f.period_id, p.label"""
 
 
-def by_current_commune() -> str:
+def by_current_commune(counters: list[str]) -> str:
     """fact_dossier_monthly's commune rows per today's commune and procedure: an old
     commune's counters times its weight (the crosswalk's where known, else an equal share
     among the communes it went to), `approximate` where any weight is not whole."""
-    columns = ", ".join(f"f.{c}" for c in DOSSIER_COUNTERS)
-    sums = ", ".join(f"sum(m.{c} * m.weight) AS {c}" for c in DOSSIER_COUNTERS)
+    columns = ", ".join(f"f.{c}" for c in counters)
+    sums = ", ".join(f"sum(m.{c} * m.weight) AS {c}" for c in counters)
     return f"""
         WITH edges AS (
             SELECT old_unit_code, new_unit_code, changed_on, approximate,
@@ -98,15 +92,6 @@ def by_current_commune() -> str:
         GROUP BY m.unit_code, m.period_id, m.procedure_code"""
 
 
-VIEWS = {
-    "v_dossier_monthly_current_province": by_current_province(
-        "fact_dossier_monthly", "province_code", DOSSIER_COUNTERS),
-    "v_portal_monthly_counters_current_province": by_current_province(
-        "fact_portal_monthly_counters", "unit_code", PORTAL_COUNTS),
-    "v_dossier_monthly_current_commune": by_current_commune(),
-}
-
-
 def upgrade() -> None:
     op.create_table(
         "backfill_month",
@@ -125,7 +110,15 @@ def upgrade() -> None:
     op.execute("UPDATE fact_dossier_monthly SET source = 'onestop_' || province_code")
     op.alter_column("fact_dossier_monthly", "source", nullable=False)
     # column comments come from warehouse/dictionary.yaml (applied after every upgrade)
-    for name, sql in VIEWS.items():
+    dossier, portal = counts_of("fact_dossier_monthly"), counts_of("fact_portal_monthly_counters")
+    views = {
+        "v_dossier_monthly_current_province": by_current_province(
+            "fact_dossier_monthly", "province_code", dossier),
+        "v_portal_monthly_counters_current_province": by_current_province(
+            "fact_portal_monthly_counters", "unit_code", portal),
+        "v_dossier_monthly_current_commune": by_current_commune(dossier),
+    }
+    for name, sql in views.items():
         op.execute(f"CREATE VIEW {name} AS {sql}")
 
 
