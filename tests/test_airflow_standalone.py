@@ -77,6 +77,15 @@ class Airflow:
     def runs(self, dag_id: str) -> list[dict]:
         return self.api("GET", f"/dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]
 
+    def marts_settled(self) -> bool:
+        """Every marts run finished, and no asset event waits to start another (the last
+        loads' events can queue a run after the runs before it finished): nothing holds
+        the warehouse's lock any more."""
+        runs = self.runs("marts_monthly")
+        waiting = self.api("GET", "/dags/marts_monthly/assets/queuedEvents")
+        return (bool(runs) and not waiting["queued_events"]
+                and all(r["state"] in ("success", "failed") for r in runs))
+
 
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
@@ -144,15 +153,7 @@ def test_a_month_of_each_dag_triggered_through_the_rest_api_lands_in_the_warehou
 
     airflow.wait_until("finished fact runs", fact_runs_done, deadline)
 
-    def marts_done() -> bool:
-        # settled: every marts run finished, and no asset event waits to start another
-        # (the last loads' events can queue a run after the runs before it finished)
-        runs = airflow.runs("marts_monthly")
-        waiting = airflow.api("GET", "/dags/marts_monthly/assets/queuedEvents")
-        return (bool(runs) and not waiting["queued_events"]
-                and all(r["state"] in ("success", "failed") for r in runs))
-
-    airflow.wait_until("finished marts runs", marts_done, deadline)
+    airflow.wait_until("finished marts runs", airflow.marts_settled, deadline)
     states = {(dag_id, r["dag_run_id"].split("__")[0]): r["state"]
               for dag_id in (*FACT_DAGS, "marts_monthly") for r in airflow.runs(dag_id)}
     assert set(states.values()) == {"success"}, states
@@ -240,6 +241,8 @@ def test_the_readmes_backfill_recipe_loads_exactly_the_months_it_names(
         (f"{m.first_day - dt.timedelta(days=1)}T17:00:00Z", "success") for m in (first, last)]
     # --max-active-runs 1: the second started after the first ended
     assert runs[1]["start_date"] >= runs[0]["end_date"]
+    # the backfill's loads start marts runs on their Asset events: let them end first
+    airflow.wait_until("finished marts runs", airflow.marts_settled, deadline)
     with duckdb.connect(str(airflow.data / "warehouse.duckdb"), read_only=True) as db:
         loaded = db.execute("""SELECT DISTINCT period_id FROM load_audit
                                WHERE dataset = 'portal_score' AND status = 'loaded'
