@@ -17,21 +17,29 @@ Pure: files in, rows out; no Airflow, no warehouse.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import io
 import math
 import re
-import zipfile
 from collections.abc import Collection, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
-from domain.names import display_name
 from domain.periods import Period
 from marts.rulesets import TOLERANCE, Criterion, RuleSet
 from transforms.coerce import CoercionError, to_id, to_number, to_text
+from transforms.sheets import (
+    EXCEL_SUFFIXES,
+    UNREADABLE,
+    best_header_row,
+    column_letter,
+    csv_rows,
+    filled,
+    header_key,
+    is_blank,
+    workbook_rows,
+)
 
 ROUNDS = ("self_assessment", "appraisal_1", "appraisal_2")  # in order: the latest counts
 ROUND_NAMES_VI = {"self_assessment": "Tự chấm", "appraisal_1": "Thẩm định lần 1",
@@ -104,17 +112,8 @@ class ManualPointsSheet:
 
 
 # -- reading cells ---------------------------------------------------------------------
-def header_key(text: Any) -> str:
-    """A header as compared: NFC, trimmed, single spaces, no case; `_` reads as a space."""
-    return display_name(str(text)).casefold().replace("_", " ") if text is not None else ""
-
-
 _HEADERS = {header_key(name): c.key for c in COLUMNS for name in (c.header_vi, c.key)}
 _DECIMAL_COMMA = re.compile(r"^[+-]?\d+,\d+$")
-
-
-def is_blank(value: Any) -> bool:
-    return to_text(value) is None
 
 
 def parse_number(value: Any) -> float:
@@ -129,46 +128,16 @@ def parse_number(value: Any) -> float:
     return number
 
 
-def _column_letter(index: int) -> str:
-    from openpyxl.utils import get_column_letter
-
-    return get_column_letter(index + 1)
-
-
-def _xlsx_rows(data: bytes) -> list[list[Any]]:
-    from openpyxl import load_workbook
-
-    workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    try:
-        sheet = (workbook[SHEET_NAME] if SHEET_NAME in workbook.sheetnames
-                 else workbook.worksheets[0])
-        sheet.reset_dimensions()  # read every row, whatever size the file claims
-        return [list(row) for row in sheet.iter_rows(values_only=True)]
-    finally:
-        workbook.close()
-
-
-def _csv_rows(text: str) -> list[list[Any]]:
-    """The rows of CSV text; the delimiter is the one (`,`, `;` as Excel writes with a
-    decimal comma, or tab) under which a header row is found, else a comma."""
-    parsed = {d: list(csv.reader(io.StringIO(text, newline=""), delimiter=d))
-              for d in (",", ";", "\t")}
-    for rows in parsed.values():
-        if _find_header(rows)[1] is None:
-            return rows
-    return parsed[","]
-
-
 def written_for(name: str, data: bytes) -> dict[str, str]:
     """What a template says it was written for (its hidden sheet: scheme, version, period,
     round); empty for a CSV or a sheet made by hand."""
     from openpyxl import load_workbook
 
-    if Path(name).suffix.lower() not in (".xlsx", ".xlsm"):
+    if Path(name).suffix.lower() not in EXCEL_SUFFIXES:
         return {}
     try:
         workbook = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError):
+    except UNREADABLE:
         return {}  # read_points says why
     try:
         if IDENTITY_SHEET not in workbook.sheetnames:
@@ -191,14 +160,15 @@ def sheet_rows(name: str, data: bytes) -> list[list[Any]]:
     """The cells of a file's sheet, row by row from row 1 (ManualPointsError when the file
     cannot be read)."""
     suffix = Path(name).suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
+    if suffix in EXCEL_SUFFIXES:
         try:
-            return _xlsx_rows(data)
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
+            return workbook_rows(data, (SHEET_NAME,))[1]
+        except UNREADABLE as exc:
             raise ManualPointsError([f"not a readable Excel workbook ({exc})"], name) from None
     if suffix == ".csv":
         try:
-            return _csv_rows(data.decode("utf-8-sig"))
+            return csv_rows(data.decode("utf-8-sig"),
+                            lambda rows: _find_header(rows)[1] is None)
         except UnicodeDecodeError:
             raise ManualPointsError(["not UTF-8 text: save it as \"CSV UTF-8\""],
                                     name) from None
@@ -207,24 +177,12 @@ def sheet_rows(name: str, data: bytes) -> list[list[Any]]:
 
 
 # -- the header ------------------------------------------------------------------------
-def _found(cells: Sequence[Any]) -> str:
-    texts = [str(to_text(v)) for v in cells if not is_blank(v)]
-    return ", ".join(texts) if texts else "nothing"
-
-
 def _find_header(rows: Sequence[Sequence[Any]]) -> tuple[tuple[int, dict[str, int]], str | None]:
     """((row index, {column key: cell index}), None) of the header row, or the best
     candidate and the problem with it. The header is the row of the first ones with the
     most cells naming a column."""
-    best, best_count = (0, {}), 0
-    for index, cells in enumerate(rows[:HEADER_SEARCH_ROWS]):
-        matched: dict[str, int] = {}
-        for position, cell in enumerate(cells):
-            key = _HEADERS.get(header_key(cell))
-            if key is not None:
-                matched.setdefault(key, position)
-        if len(matched) > best_count:
-            best, best_count = (index, matched), len(matched)
+    best = best_header_row(rows, lambda cell: _HEADERS.get(header_key(cell)),
+                           HEADER_SEARCH_ROWS)
     required = [c.header_vi for c in COLUMNS if c.required]
     index, matched = best
     if not matched:
@@ -232,18 +190,18 @@ def _find_header(rows: Sequence[Sequence[Any]]) -> tuple[tuple[int, dict[str, in
                       if any(not is_blank(v) for v in cells)), [])
         return best, (f"no header row in the first {HEADER_SEARCH_ROWS} rows: expected the "
                       f"columns {', '.join(required)} (and optionally the others of the "
-                      f"template); the first filled row has: {_found(first)}")
+                      f"template); the first filled row has: {filled(first)}")
     missing = [c.header_vi for c in COLUMNS if c.required and c.key not in matched]
     if missing:
         return best, (f"row {index + 1}: header without the column(s) {', '.join(missing)}; "
-                      f"found: {_found(rows[index])}")
+                      f"found: {filled(rows[index])}")
     return best, None
 
 
 def _header_problems(cells: Sequence[Any], matched: Mapping[str, int], row: int) -> list[str]:
     problems = []
     for key in matched:
-        where = [_column_letter(i) for i, cell in enumerate(cells)
+        where = [column_letter(i) for i, cell in enumerate(cells)
                  if _HEADERS.get(header_key(cell)) == key]
         if len(where) > 1:
             problems.append(f"row {row}: column {BY_KEY[key].header_vi} appears "
@@ -285,7 +243,7 @@ class _Checker:
     def problem(self, row: int, key: str, message: str) -> None:
         index = self.columns[key]
         header = to_text(self.header[index]) or BY_KEY[key].header_vi
-        self.problems.append(f"row {row}, column {header} ({_column_letter(index)}): "
+        self.problems.append(f"row {row}, column {header} ({column_letter(index)}): "
                              f"{message}")
 
     def unit(self, row: int, value: Any) -> str | None:
@@ -491,7 +449,7 @@ def _points_rule(index: Mapping[str, int], first: int, last: int,
     criteria, rows `criteria_rows`) 0 or that maximum."""
     from openpyxl.worksheet.datavalidation import DataValidation
 
-    points, top, code = (f"{_column_letter(index[key] - 1)}{first}"
+    points, top, code = (f"{column_letter(index[key] - 1)}{first}"
                          for key in ("points", "max_points", "criterion_code"))
     low, high = criteria_rows
     guide = f"'{GUIDE_SHEET_NAME}'!"
@@ -506,7 +464,7 @@ def _points_rule(index: Mapping[str, int], first: int, last: int,
                                  "Điểm tối đa",
                           error="Nhập một số từ 0 đến Điểm tối đa (tiêu chí đạt/không đạt: "
                                 "0 hoặc Điểm tối đa)")
-    column = _column_letter(index["points"] - 1)
+    column = column_letter(index["points"] - 1)
     rule.add(f"{column}{first}:{column}{max(first, last)}")
     return rule
 
@@ -572,7 +530,7 @@ def write_template(path: Path, rule_set: RuleSet, units: Mapping[str, str], peri
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = SHEET_NAME
-    last = _column_letter(len(COLUMNS) - 1)
+    last = column_letter(len(COLUMNS) - 1)
     titles = [
         (rule_set.name_vi, Font(bold=True, size=14)),
         (f"Phiên bản: {rule_set.version}"
@@ -596,7 +554,7 @@ def write_template(path: Path, rule_set: RuleSet, units: Mapping[str, str], peri
     for position, column in enumerate(COLUMNS, start=1):
         cell = sheet.cell(header_row, position, column.header_vi)
         cell.font, cell.fill, cell.alignment = bold, fill, centred
-        sheet.column_dimensions[_column_letter(position - 1)].width = column.width
+        sheet.column_dimensions[column_letter(position - 1)].width = column.width
     index = {c.key: position for position, c in enumerate(COLUMNS, start=1)}
     row = header_row
     for code in sorted(units):
