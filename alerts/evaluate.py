@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 
 import sqlalchemy as sa
 
@@ -28,7 +28,7 @@ from alerts.model import Alert
 from alerts.routing import OPS, Routing
 from domain.periods import VN_TZ, Month, Period
 from domain.units import Unit, UnitRegistry, province_in
-from registry.datasets import Registry
+from registry.datasets import PROVINCIAL_SOURCES, Registry
 from warehouse.read import LATEST_RUNS, month_start
 from warehouse.read import as_date as _date
 from warehouse.read import rows as _rows
@@ -40,7 +40,9 @@ def window_start(today: dt.date, lookback_months: int) -> dt.date:
 
 
 def province_of_source(source: str) -> str | None:
-    return source.removeprefix("onestop_") if source.startswith("onestop_") else None
+    """The province of a provincial system's source (`onestop_91`, `eoffice_91`)."""
+    kind, _, province = source.partition("_")
+    return province if kind in PROVINCIAL_SOURCES and province else None
 
 
 def read_units(conn: sa.Connection) -> UnitRegistry:
@@ -125,12 +127,15 @@ def rejected_alerts(conn: sa.Connection, start: dt.date) -> list[Alert]:
 
 
 # -- freshness ------------------------------------------------------------------------
-def freshness_alerts(conn: sa.Connection, registry: Registry, onestop_provinces: Iterable[str],
-                     today: dt.date, lookback_months: int) -> list[Alert]:
+def freshness_alerts(conn: sa.Connection, registry: Registry,
+                     provinces: Mapping[str, Iterable[str]], today: dt.date,
+                     lookback_months: int) -> list[Alert]:
     """Month partitions past their due day that nothing came for. A partition that came and
     was rejected has arrived (its `rejected` alert says the rest). A dataset is expected
     from the first month it was ever loaded (a new deployment is not told about 2019),
-    within the lookback window."""
+    within the lookback window. A provincial source is expected of the provinces
+    `provinces[source]` configures, and of every province it ever came from (an
+    e-office report file)."""
     loaded = _rows(conn, """
         SELECT a.source, a.dataset, a.period_id FROM load_audit a
         JOIN dim_period p ON p.period_id = a.period_id
@@ -146,8 +151,9 @@ def freshness_alerts(conn: sa.Connection, registry: Registry, onestop_provinces:
         if not (entry.enabled and entry.freshness and entry.table and entry.name in first
                 and "month" in entry.period_types):
             continue
-        sources = ([f"onestop_{p}" for p in sorted(onestop_provinces)]
-                   if entry.source == "onestop" else [entry.source])
+        sources = ([*sorted({f"{entry.source}_{p}" for p in provinces.get(entry.source, ())}
+                            | {s for s, d, _ in have if d == entry.name})]
+                   if entry.source in PROVINCIAL_SOURCES else [entry.source])
         month = Month(start.year, start.month)
         while month.last_day < today:
             due = month.last_day + dt.timedelta(days=entry.freshness.warn_after_days)
@@ -238,13 +244,15 @@ def named(alerts: Iterable[Alert], units: UnitRegistry) -> list[Alert]:
 
 
 def open_alerts(conn: sa.Connection, routing: Routing, registry: Registry,
-                onestop_provinces: Iterable[str], now: dt.datetime) -> dict[str, list[Alert]]:
-    """route -> the alerts open for it now."""
+                provinces: Mapping[str, Iterable[str]], now: dt.datetime
+                ) -> dict[str, list[Alert]]:
+    """route -> the alerts open for it now; `provinces`: the configured provinces of each
+    provincial source (onestop, eoffice)."""
     today = now.astimezone(VN_TZ).date()
     start = window_start(today, routing.lookback_months)
     units = read_units(conn)
     found = [*quality_alerts(conn, start),
-             *freshness_alerts(conn, registry, onestop_provinces, today,
+             *freshness_alerts(conn, registry, provinces, today,
                                routing.lookback_months)]
     routed = route_alerts(named(found, units), routing, units)
     for code, alerts in target_alerts(conn, routing, units, start).items():

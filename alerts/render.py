@@ -19,6 +19,7 @@ from typing import Any
 import jinja2
 import yaml
 
+from alerts.evaluate import province_of_source
 from alerts.model import Alert
 from alerts.routing import Route
 from domain.periods import VN_TZ
@@ -112,12 +113,12 @@ def view(alert: Alert, lang: str, reports: Pages, since: dt.datetime | None = No
          ) -> dict[str, Any]:
     """What the template shows of one alert, in one language."""
     t = labels(lang)
-    province = alert.source.removeprefix("onestop_")
-    if province == alert.province_code and alert.province_name:
-        province = alert.province_name
-    source = (t["sources"]["onestop"].format(province=province)
-              if alert.source.startswith("onestop_") else t["sources"].get(alert.source,
-                                                                           alert.source))
+    province = province_of_source(alert.source)
+    source = t["sources"].get(alert.source, alert.source)
+    if province:
+        name = alert.province_name if province == alert.province_code else None
+        source = t["sources"][alert.source.partition("_")[0]].format(
+            province=name or province)
     facts = dict(alert.facts)
     detail = None
     if alert.kind == "data_quality":
@@ -133,7 +134,9 @@ def view(alert: Alert, lang: str, reports: Pages, since: dt.datetime | None = No
                                   value=written_percent(facts["value"], lang),
                                   target=written_percent(facts["target"], lang),
                                   numerator=written_number(facts["numerator"], lang, 0),
-                                  denominator=written_number(facts["denominator"], lang, 0))
+                                  denominator=written_number(facts["denominator"], lang, 0),
+                                  counted=t["counted"].get(alert.check_name,
+                                                           t["counted"]["default"]))
     else:
         what = t["sections"][alert.kind]
         detail = t[alert.kind].format(**{k: written_number(v, lang, 0)

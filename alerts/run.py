@@ -60,8 +60,9 @@ def run_alerts(settings: Settings, *, now: dt.datetime | None = None,
     day_start = dt.datetime.combine(today, dt.time(), VN_TZ)
     made: list[Message] = []
     with transaction(settings.warehouse_url) as conn:
-        routed = open_alerts(conn, routing, settings.registry,
-                             settings.sources.onestop.provinces, now)
+        routed = open_alerts(conn, routing, settings.registry, {
+            "onestop": settings.sources.onestop.provinces,
+            "eoffice": settings.sources.eoffice.provinces}, now)
         decided = reconcile(conn, routed, routing, now,
                             window_start(today, routing.lookback_months))
         for code, alerts in decided.send.items():

@@ -11,6 +11,7 @@ import typer
 
 from commands.alerts import alerts
 from commands.docs import docs
+from commands.eoffice import eoffice
 from commands.report import export, quality, report
 from commands.scoring import scoring
 from commands.units import units
@@ -25,6 +26,7 @@ app.add_typer(units, name="units")
 app.add_typer(scoring, name="scoring")
 app.add_typer(docs, name="docs")
 app.add_typer(alerts, name="alerts")
+app.add_typer(eoffice, name="eoffice")
 app.command()(report)
 app.command()(export)
 app.command()(quality)

@@ -23,7 +23,11 @@ DEMO_FAULTS = ('{"rate_limit": 1, "server_error": 2, "repeat_page": 1, "missing_
                ' "retry_after": 1}')
 # Fact DAGs run per month, then the marts DAG rebuilds that month's indicators (on a
 # scheduler it runs on their Asset events; dag.test() has no scheduler, so the demo asks).
-DAG_IDS = ("national_portal_monthly", "onestop_monthly", "marts_monthly")
+DAG_IDS = ("national_portal_monthly", "onestop_monthly", "eoffice_monthly", "marts_monthly")
+# The province whose offices send their e-office figures as a report file (the others'
+# come from their e-office API, config/sources.yaml eoffice.provinces); the first month's
+# file has a typing slip, so its rejection and error report show, then a corrected file.
+FILE_PROVINCE = "11"
 # After each month's runs, the demo runs the alerts as at 08:00 (Vietnam) this many days
 # after the month, as the hourly schedule would (the state carries over: no re-sends).
 ALERTS_DAYS_AFTER = 5
@@ -78,12 +82,18 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
         airflow_env.configure(data_dir / "airflow", extra)
         dags = [airflow_env.load_dag(dag_id) for dag_id in DAG_IDS]
         alerts_dag = airflow_env.load_dag("alerts_hourly")
+        inbox_dag = airflow_env.load_dag("eoffice_inbox")
+        demo_settings = Settings(config_dir=Settings.from_env().config_dir, data_dir=data_dir,
+                                 warehouse_url=warehouse_url)
         for month in months:
             sim.world.published_through = month  # the portal as it is when the month ends
             # and the pipeline as it runs then, in the month after (what year to date it
             # can still ask for: registry.runtime.present)
             os.environ["REFORMSTATS_AS_OF"] = f"{month.next().first_day.isoformat()}T08:00"
             for dag in dags:
+                if dag.dag_id == "marts_monthly":  # the offices' files are in by then
+                    take_office_reports(sim, demo_settings, inbox_dag, month,
+                                        month == months[0], console)
                 t0 = time.monotonic()
                 run = airflow_env.run_month(dag, month)
                 state = str(getattr(run, "state", run))
@@ -101,6 +111,41 @@ def run_demo(first: Month, last: Month, data_dir: Path, faults: str = DEMO_FAULT
     print_alerts(warehouse_url, mails, posts, console)
     console.print(f"\nDone in {time.monotonic() - started:.0f}s.")
     return warehouse_url
+
+
+def take_office_reports(sim: PortalSimulator, settings: Settings, inbox_dag: Any,
+                        month: Month, with_slip: bool, console: Console) -> None:
+    """The offices of FILE_PROVINCE drop their month's e-office report into the inbox
+    (with a typing slip first, when `with_slip`: rejected, then the corrected file), and
+    the eoffice_inbox DAG (dag.test) takes them."""
+    import datetime as dt
+    import os
+
+    from simulator.offices import eoffice_report
+
+    units = [u for u in sim.onestop.world.units_of(FILE_PROVINCE, month)
+             if u.level != "department"]  # departments: by their agency codes, not here
+    rows = [(u.unit_code, u.name_vi, sim.eoffice.world.counts(u, month))
+            for u in sorted(units, key=lambda u: u.unit_code)]
+    inbox = settings.eoffice_folder("inbox")
+    name = f"bao_cao_van_ban_{FILE_PROVINCE}_{month}.xlsx"
+    for slip in ((True, False) if with_slip else (False,)):
+        path = eoffice_report(inbox / name, month, rows, break_row=3 if slip else None)
+        # dropped a while ago: the inbox takes files that have settled
+        past = (dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)).timestamp()
+        os.utime(path, (past, past))
+        t0 = time.monotonic()
+        run = inbox_dag.test()
+        taken = sorted(settings.eoffice_folder("archive" if not slip else "rejected")
+                       .rglob(f"*{name}"))
+        console.print(f"  eoffice_inbox ({name}{', with a typing slip' if slip else ''}): "
+                      f"[bold]{getattr(run, 'state', run)}[/] ({time.monotonic() - t0:.1f}s)"
+                      f" -> {taken[-1] if taken else 'still in the inbox'}",
+                      soft_wrap=True)
+        reports = sorted(settings.eoffice_folder("rejected").glob(f"*{name}.loi.txt"))
+        for report in reports[-1:] if slip else []:
+            lines = report.read_text(encoding="utf-8").splitlines()
+            console.print(f"    {report.name}: {lines[2]}", markup=False, soft_wrap=True)
 
 
 def print_summary(warehouse_url: str, last: Month, console: Console) -> None:
@@ -187,6 +232,7 @@ def print_summary(warehouse_url: str, last: Month, console: Console) -> None:
         for period, source, check, count, details in failed:
             console.print(f"Cross-check {period} {source} {check}: {count} unit(s) differ "
                           f"{details}", markup=False)
+        print_documents(query, last, console)
         print_scores(query, last, console)
     engine.dispose()
     console.print(f"\nWarehouse: [bold]{display_url(warehouse_url)}[/]")
@@ -198,6 +244,29 @@ def print_summary(warehouse_url: str, last: Month, console: Console) -> None:
                       "round(avg(total_score), 2) AS avg_score FROM v_portal_score GROUP BY "
                       "ALL ORDER BY ALL'))\"", soft_wrap=True, markup=False)
 
+
+
+def print_documents(query: Callable[[str], Any], last: Month, console: Console) -> None:
+    """E-office figures by province and channel (API or report file), their indicators,
+    and the report files the inbox took or refused."""
+    rows = query(f"""
+        SELECT d.province_code, d.channel, count(*) AS units,
+               sum(outgoing), sum(outgoing_signed), sum(hub_sent), sum(work_files),
+               sum(work_files_online)
+        FROM fact_document_monthly d WHERE period_id = {last.period_id}
+        GROUP BY ALL ORDER BY ALL""").fetchall()
+    t = Table(title=f"E-office documents, {last}: by API and by report file",
+              caption="signed / hub / online: ratios of summed counts (the indicators "
+                      "signed_document_rate, hub_exchange_rate, work_files_online_rate)")
+    for col in ("province", "channel", "units", "outgoing", "signed", "hub", "work files",
+                "online"):
+        t.add_column(col, justify="left" if col in ("province", "channel") else "right")
+    for province, channel, units, out, signed, hub, files, online in rows:
+        t.add_row(province, channel, str(units), str(out),
+                  f"{100 * signed / out:.1f}%" if out else "—",
+                  f"{100 * hub / out:.1f}%" if out else "—", str(files),
+                  f"{100 * online / files:.1f}%" if files else "—")
+    console.print(t)
 
 
 def alerts_as_at(month: Month) -> Any:

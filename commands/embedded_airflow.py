@@ -47,9 +47,12 @@ def simulator_connections(sim_url: str, provinces: list[str], *, by: str,
                           national_extra: dict[str, Any], onestop_extra: dict[str, Any],
                           hash_key: str) -> dict[str, str]:
     """Connections to the simulator's systems (the national portal, each configured
-    province's one-stop system with the simulator's client, the dossier hash key), as
-    environment variables: they live only as long as the command that sets them, and
-    each one's description says it is local-only."""
+    province's one-stop system and, for config/sources.yaml's e-office provinces, its
+    e-office system, with the simulator's clients; the dossier hash key), as environment
+    variables: they live only as long as the command that sets them, and each one's
+    description says it is local-only."""
+    from registry.settings import Settings
+    from simulator.eoffice import DEFAULT_CLIENT as EOFFICE_CLIENT
     from simulator.onestop_api import DEFAULT_CLIENT
 
     note = LOCAL_ONLY.format(by=by)
@@ -59,6 +62,11 @@ def simulator_connections(sim_url: str, provinces: list[str], *, by: str,
     for code in provinces:
         env |= connection_env(f"onestop_{code}", {
             "conn_type": "http", "host": f"{sim_url}/onestop/{code}", "login": login,
+            "password": password, "description": note, "extra": onestop_extra})
+    login, password = EOFFICE_CLIENT
+    for code in Settings.from_env().sources.eoffice.provinces:
+        env |= connection_env(f"eoffice_{code}", {
+            "conn_type": "http", "host": f"{sim_url}/eoffice/{code}", "login": login,
             "password": password, "description": note, "extra": onestop_extra})
     env |= connection_env("dossier_hash_key", {"conn_type": "generic", "password": hash_key,
                                                "description": note})

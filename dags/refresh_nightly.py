@@ -17,7 +17,7 @@ from airflow.sdk import CronTriggerTimetable, task
 from plugins.monthly import pipeline_dag, refresh_runs
 from plugins.notifiers import fail_fast
 
-FACT_DAGS = ("national_portal_monthly", "onestop_monthly")
+FACT_DAGS = ("national_portal_monthly", "onestop_monthly", "eoffice_monthly")
 
 
 @task

@@ -26,11 +26,23 @@ SUITES_DIR = Path(__file__).resolve().parent / "suites"
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class RowFailure:
+    """A check a row failed: its name, the column it concerns (a pair check: the column
+    that must not exceed the other), and the suite's notes in English and Vietnamese."""
+
+    check_name: str
+    column: str | None
+    notes: str
+    notes_vi: str | None
+
+
 @dataclass
 class ValidationReport:
     suite: str
     outcomes: list[CheckOutcome]
     row_reasons: dict[int, list[str]] = field(default_factory=dict)
+    row_failures: dict[int, list[RowFailure]] = field(default_factory=dict)
 
     @property
     def quarantined_positions(self) -> list[int]:
@@ -142,6 +154,9 @@ def validate_frame(frame: pd.DataFrame, suite_name: str,
         if not outcome.success and not rows and config.type.startswith("expect_table"):
             rows = tuple(range(len(frame)))  # a table-level failure holds them all
         if not outcome.success and outcome.severity in HOLDS_ROWS:
+            failure = RowFailure(name, kwargs.get("column") or kwargs.get("column_B"),
+                                 meta.get("notes") or name, meta.get("notes_vi"))
             for position in rows:
-                report.row_reasons.setdefault(position, []).append(meta.get("notes") or name)
+                report.row_reasons.setdefault(position, []).append(failure.notes)
+                report.row_failures.setdefault(position, []).append(failure)
     return report

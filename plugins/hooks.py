@@ -8,6 +8,9 @@ come from config/sources.yaml (registry.sources):
 - one-stop system of a province (http): host = base URL, login = client id, password =
   client secret; extras: HttpOptions fields, vendor, export_format. Falls back to
   REFORMSTATS_ONESTOP_<CODE>_URL / _CLIENT_ID / _CLIENT_SECRET.
+- e-office system of a province (http): the same fields as a one-stop system; extras:
+  HttpOptions fields. Falls back to REFORMSTATS_EOFFICE_<CODE>_URL / _CLIENT_ID /
+  _CLIENT_SECRET.
 - `reformstats_warehouse`: its URI is the warehouse URL; falls back to
   REFORMSTATS_WAREHOUSE_URL, then the embedded DuckDB file.
 - `reformstats_smtp` (smtp; the id is config/alerts.yaml's smtp.connection_id): the server
@@ -77,7 +80,7 @@ class NationalPortalHook(BaseHook):
         return self.get_config()
 
 
-def source_config(hook: NationalPortalHook | OneStopHook) -> Any:
+def source_config(hook: NationalPortalHook | OneStopHook | EOfficeHook) -> Any:
     """The hook's client configuration; a source with no URL fails the task at once,
     without retries (retrying cannot configure it)."""
     from plugins.notifiers import fail_fast
@@ -111,6 +114,28 @@ def dossier_hash_key(settings: Settings) -> bytes:
     return hash_key_from_env()
 
 
+def client_credentials(conn_id: str, env_prefix: str, missing: str
+                       ) -> tuple[str, str, str, dict[str, Any]]:
+    """(base URL, client id, client secret, extra) of a system behind OAuth2 client
+    credentials: the Connection (host, login, password), else the variables
+    `<env_prefix>URL`, `_CLIENT_ID`, `_CLIENT_SECRET`. No URL: SourceNotConfiguredError
+    (`missing`, with where to set it)."""
+    conn = _connection(conn_id)
+    if conn is not None:
+        url, client_id, secret = conn.host, conn.login, conn.password
+    else:
+        url = os.environ.get(env_prefix + "URL")
+        client_id = os.environ.get(env_prefix + "CLIENT_ID")
+        secret = os.environ.get(env_prefix + "CLIENT_SECRET")
+    if not url:
+        from sources.errors import SourceNotConfiguredError
+
+        raise SourceNotConfiguredError(f"{missing}: set the Connection {conn_id} or "
+                                       f"{env_prefix}URL")
+    extra = (conn.extra_dejson or {}) if conn is not None else {}
+    return url, client_id or "", secret or "", extra
+
+
 class OneStopHook(BaseHook):
     """A province's one-stop system (see the module docstring)."""
 
@@ -127,31 +152,47 @@ class OneStopHook(BaseHook):
 
         onestop = self.settings.sources.onestop
         province = onestop.province(self.province_code)
-        conn_id = onestop.connection_for(self.province_code)
-        conn = _connection(conn_id)
-        extra = (conn.extra_dejson or {}) if conn is not None else {}
-        if conn is not None:
-            url, client_id, secret = conn.host, conn.login, conn.password
-        else:
-            prefix = f"REFORMSTATS_ONESTOP_{self.province_code}_"
-            url = os.environ.get(prefix + "URL")
-            client_id = os.environ.get(prefix + "CLIENT_ID")
-            secret = os.environ.get(prefix + "CLIENT_SECRET")
-        if not url:
-            from sources.errors import SourceNotConfiguredError
-
-            raise SourceNotConfiguredError(
-                f"no one-stop system configured for {self.province_code}: set the "
-                f"Connection {conn_id} or REFORMSTATS_ONESTOP_{self.province_code}_URL")
+        url, client_id, secret, extra = client_credentials(
+            onestop.connection_for(self.province_code),
+            f"REFORMSTATS_ONESTOP_{self.province_code}_",
+            f"no one-stop system configured for {self.province_code}")
         options = {"rate_per_second": onestop.rate_per_second,
                    "page_size": onestop.page_size,
                    **option_overrides(extra)}
         return OneStopConfig(
             province_code=self.province_code, vendor=extra.get("vendor", province.vendor),
-            base_url=url, client_id=client_id or "", client_secret=secret or "",
+            base_url=url, client_id=client_id, client_secret=secret,
             hash_key=dossier_hash_key(self.settings),
             export_format=extra.get("export_format", province.export_format
                                     or onestop.export_format), **options)
+
+    def get_conn(self) -> Any:
+        return self.get_config()
+
+
+class EOfficeHook(BaseHook):
+    """A province's e-office system (docs/eoffice_api.md), behind client credentials."""
+
+    conn_type = "http"
+    hook_name = "Provincial e-office system (hệ thống quản lý văn bản và điều hành)"
+
+    def __init__(self, province_code: str, settings: Settings | None = None) -> None:
+        super().__init__()
+        self.province_code = province_code
+        self.settings = settings or pipeline_settings()
+
+    def get_config(self) -> Any:
+        from sources.eoffice import EOfficeConfig
+
+        eoffice = self.settings.sources.eoffice
+        url, client_id, secret, extra = client_credentials(
+            eoffice.connection_for(self.province_code),
+            f"REFORMSTATS_EOFFICE_{self.province_code}_",
+            f"no e-office system configured for {self.province_code}")
+        options = {"rate_per_second": eoffice.rate_per_second, "page_size": eoffice.page_size,
+                   **option_overrides(extra)}
+        return EOfficeConfig(province_code=self.province_code, base_url=url,
+                             client_id=client_id, client_secret=secret, **options)
 
     def get_conn(self) -> Any:
         return self.get_config()

@@ -19,7 +19,9 @@ import yaml
 
 from domain.periods import PERIOD_TYPES
 
-SOURCES = ("national_portal", "onestop", "marts")
+SOURCES = ("national_portal", "onestop", "eoffice", "marts")
+# Sources with one system per province, named `<source>_<province code>` in the warehouse.
+PROVINCIAL_SOURCES = ("onestop", "eoffice")
 KINDS = ("fact", "raw", "mart")
 ASSET_SCHEME = "reformstats"
 

@@ -56,6 +56,13 @@ class Settings:
         """Where validate writes a fetch's good rows, quarantine and dq results."""
         return self.staging_dir / source / dataset / f"month={month}" / f"fetch={fetch_id}"
 
+    def eoffice_folder(self, which: str) -> Path:
+        """`inbox`, `archive` or `rejected`: the e-office report files' folders
+        (config/sources.yaml eoffice), below the data folder."""
+        if which not in ("inbox", "archive", "rejected"):
+            raise ValueError(f"no e-office folder {which!r}")
+        return self.data_dir / getattr(self.sources.eoffice, which)
+
     @cached_property
     def registry(self) -> Registry:
         return Registry.from_file(self.config_dir / "datasets.yaml")

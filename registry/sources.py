@@ -66,15 +66,31 @@ class OneStopSettings:
 
 
 @dataclass(frozen=True)
+class EOfficeSettings:
+    connection_id: str                  # template: {province} is the lower-case code
+    rate_per_second: float
+    page_size: int
+    provinces: tuple[str, ...]          # provinces whose figures come from their API
+    inbox: str                          # report-file folders, below the data folder
+    archive: str
+    rejected: str
+    settle_seconds: float = 60.0        # a file changed more recently is still being copied
+
+    def connection_for(self, province: str) -> str:
+        return self.connection_id.format(province=province.lower())
+
+
+@dataclass(frozen=True)
 class SourceSettings:
     national_portal: NationalPortalSettings
     onestop: OneStopSettings
+    eoffice: EOfficeSettings
 
     @classmethod
     def from_file(cls, path: Path) -> SourceSettings:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         try:
-            portal, onestop = raw["national_portal"], raw["onestop"]
+            portal, onestop, eoffice = raw["national_portal"], raw["onestop"], raw["eoffice"]
             return cls(
                 national_portal=NationalPortalSettings(
                     connection_id=str(portal["connection_id"]),
@@ -94,7 +110,15 @@ class SourceSettings:
                                           "onestop.export_format"),
                     part_rows=int(onestop["part_rows"]),
                     provinces={str(code): _province(str(code), entry or {})
-                               for code, entry in onestop["provinces"].items()}))
+                               for code, entry in onestop["provinces"].items()}),
+                eoffice=EOfficeSettings(
+                    connection_id=str(eoffice["connection_id"]),
+                    rate_per_second=float(eoffice["rate_per_second"]),
+                    page_size=int(eoffice["page_size"]),
+                    provinces=tuple(str(p) for p in eoffice["provinces"] or ()),
+                    inbox=str(eoffice["inbox"]), archive=str(eoffice["archive"]),
+                    rejected=str(eoffice["rejected"]),
+                    settle_seconds=float(eoffice.get("settle_seconds", 60))))
         except KeyError as exc:
             raise SourceSettingsError(f"{path}: missing key {exc}") from exc
         except (TypeError, ValueError) as exc:

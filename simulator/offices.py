@@ -7,8 +7,10 @@ imports the sheets through the same path an office's file takes.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import unicodedata
+from collections.abc import Collection, Sequence
 from pathlib import Path
+from typing import Any
 
 from simulator.world import _clamp, _unit_random
 
@@ -61,3 +63,49 @@ def fill_sheet(template: Path, out: Path, *, round_name: str,
     out.parent.mkdir(parents=True, exist_ok=True)
     book.save(out)
     return filled
+
+
+# How offices head their e-office report's columns: not always the template's words (no
+# accents from a keyboard without Vietnamese input, decomposed accents from a Mac, spaces).
+EOFFICE_HEADERS = ("STT", "Mã ĐV", "Tên cơ quan, đơn vị", "Van ban den", "Văn bản đi",
+                   "Văn bản đi được ký số", "Gửi qua Trục  liên thông", "Nhận qua Trục liên thông",
+                   unicodedata.normalize("NFD", "Hồ sơ công việc"),
+                   "Hồ sơ công việc xử lý trên môi trường mạng", "Xử lý đúng hạn",
+                   "Xử lý quá hạn")
+
+
+def eoffice_report(out: Path, month: Any, rows: Sequence[tuple[str, str, dict[str, int]]],
+                   *, break_row: int | None = None) -> Path:
+    """Write an office's monthly e-office report as offices make them: two merged title
+    rows, headers in the office's own words, one row per unit ((code, name, counts) in
+    the simulator's field order), numbers some as text, a total row at the end. With
+    `break_row`, that unit's signed documents exceed its outgoing ones (a typing slip)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Báo cáo"
+    sheet["A1"] = "BÁO CÁO TÌNH HÌNH ỨNG DỤNG CÔNG NGHỆ THÔNG TIN TRONG QUẢN LÝ VĂN BẢN"
+    sheet["A2"] = f"Kỳ báo cáo: Tháng {month.month:02d}/{month.year}"
+    for row in (1, 2):
+        sheet.merge_cells(start_row=row, start_column=1, end_row=row, end_column=12)
+    for position, text in enumerate(EOFFICE_HEADERS, start=1):
+        sheet.cell(4, position, text)
+    totals = [0] * 9
+    for number, (code, name, counts) in enumerate(rows, start=1):
+        values = list(counts.values())
+        if number == break_row:
+            values[2] = values[1] + 3  # outgoing_signed > outgoing
+        sheet.cell(4 + number, 1, number)
+        sheet.cell(4 + number, 2, code).number_format = "@"
+        sheet.cell(4 + number, 3, name)
+        for offset, value in enumerate(values):
+            text = _unit_random(766, code, str(month), offset, "as-text") < 0.15
+            sheet.cell(4 + number, 4 + offset, str(value) if text else value)
+            totals[offset] += value
+    sheet.cell(5 + len(rows), 3, "Tổng cộng")
+    for offset, value in enumerate(totals):
+        sheet.cell(5 + len(rows), 4 + offset, value)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    book.save(out)
+    return out

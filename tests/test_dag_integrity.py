@@ -93,15 +93,16 @@ def test_the_nightly_refresh_runs_each_fact_dag_for_its_months(parsed: dict) -> 
     assert parsed["timetable"]["refresh_nightly"] == "CronTriggerTimetable"
     assert parsed["max_active_runs"]["refresh_nightly"] == 1
     tasks = parsed["tasks"]["refresh_nightly"]
-    assert set(tasks) == {"months_to_refresh", "refresh_national_portal_monthly",
-                          "refresh_onestop_monthly"}
-    for name in ("refresh_national_portal_monthly", "refresh_onestop_monthly"):
+    refreshed = ("refresh_national_portal_monthly", "refresh_onestop_monthly",
+                 "refresh_eoffice_monthly")
+    assert set(tasks) == {"months_to_refresh", *refreshed}
+    for name in refreshed:
         assert tasks[name]["mapped_over"] == {
             "logical_date": {"from_task": "months_to_refresh"}}
 
 
 def test_monthly_dags_use_real_intervals_and_explicit_catchup(parsed: dict) -> None:
-    for dag_id in ("national_portal_monthly", "onestop_monthly"):
+    for dag_id in ("national_portal_monthly", "onestop_monthly", "eoffice_monthly"):
         assert parsed["timetable"][dag_id] == "VietnamMonths"
     assert all(catchup is False for catchup in parsed["catchup"].values())
 
@@ -145,6 +146,24 @@ def test_onestop_dag_maps_one_group_per_province(parsed: dict) -> None:
     assert {d.name for d in REGISTRY.of_source("onestop")} == {"dossiers", "aggregates"}
 
 
+def test_eoffice_dags_map_provinces_and_files_and_publish_the_documents_asset(
+        parsed: dict) -> None:
+    tasks = parsed["tasks"]["eoffice_monthly"]
+    group = {t: v for t, v in tasks.items() if t.startswith("province.")}
+    assert set(tasks) - set(group) == OPENING | {"provinces"}
+    assert group["province.validate"]["upstream"] == ["province.extract"]
+    assert group["province.load"]["upstream"] == ["province.validate"]
+    assert group["province.load"]["outlets"] == [asset("documents")]
+    for task in group.values():
+        assert task["group_mapped_over"] == {"province": {"from_task": "provinces"}}
+    inbox = parsed["tasks"]["eoffice_inbox"]
+    assert parsed["timetable"]["eoffice_inbox"] == "CronTriggerTimetable"
+    assert parsed["max_active_runs"]["eoffice_inbox"] == 1
+    assert inbox["take_file"]["mapped_over"] == {"path": {"from_task": "pending_files"}}
+    assert inbox["take_file"]["outlets"] == [asset("documents")]
+    assert "refresh_reference" in inbox["pending_files"]["upstream"]
+
+
 def test_marts_dag_runs_on_the_assets_of_its_registry_inputs(parsed: dict) -> None:
     indicators, scores = REGISTRY["indicators"], REGISTRY["scores"]
     assert parsed["timetable"]["marts_monthly"] == "AssetTriggeredTimetable"
@@ -167,11 +186,18 @@ def test_marts_dag_runs_on_the_assets_of_its_registry_inputs(parsed: dict) -> No
     assert parsed["params"]["marts_monthly"] == ["month"]
 
 
-def test_every_loaded_dataset_is_published_by_exactly_one_task(parsed: dict) -> None:
-    published = [uri for dag in parsed["tasks"].values() for task in dag.values()
-                 for uri in task["outlets"]]
+def test_every_loaded_dataset_is_published_by_the_task_of_each_channel_loading_it(
+        parsed: dict) -> None:
+    published: dict[str, list[str]] = {}
+    for dag_id, dag in parsed["tasks"].items():
+        for task_id, task in dag.items():
+            for uri in task["outlets"]:
+                published.setdefault(uri, []).append(f"{dag_id}.{task_id}")
     loaded = [asset(d.name) for d in REGISTRY if d.table and d.enabled]
     assert sorted(published) == sorted(loaded)
+    # one loading task each; e-office documents come by API or by a dropped file
+    assert {uri: tasks for uri, tasks in published.items() if len(tasks) > 1} == {
+        asset("documents"): ["eoffice_inbox.take_file", "eoffice_monthly.province.load"]}
 
 
 def test_portal_extracts_of_every_run_share_one_pool_that_the_commands_create(

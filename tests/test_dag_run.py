@@ -35,6 +35,16 @@ def demo_warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "national_portal_monthly 2026-03: success" in result.stdout
     assert "onestop_monthly 2026-03: success" in result.stdout
+    assert "eoffice_monthly 2026-03: success" in result.stdout
+    # e-office by file: the first month's report has a typing slip, refused with its
+    # error report, then the corrected one loads; every month's file is archived
+    rejected = list((data_dir / "rejected" / "eoffice").glob("*.xlsx"))
+    assert [p.name.split("-", 1)[1] for p in rejected] == ["bao_cao_van_ban_11_2026-02.xlsx"]
+    report = rejected[0].with_name(rejected[0].name + ".loi.txt").read_text(encoding="utf-8")
+    assert "dòng 7, cột F (Văn bản đi được ký số)" in report and "row 7, column F" in report
+    archived = sorted(p.parent.name for p in (data_dir / "archive" / "eoffice").rglob("*.xlsx"))
+    assert archived == ["2026-02", "2026-03"]
+    assert "E-office documents, 2026-03: by API and by report file" in result.stdout
     assert "Top 5 of 102 communes of province 91, par_commune_example" in result.stdout
     assert not (data_dir / "warehouse.duckdb").exists()
     # the marts' report task wrote the scorecards of the provinces with figures, and the
@@ -124,7 +134,10 @@ def test_onestop_dag_loads_counters_and_indicators_for_every_province(
         loads = db.execute("SELECT source, period_id, rows_in FROM load_audit "
                            "WHERE source LIKE 'onestop_%' ORDER BY 1, 2").fetchall()
         indicators = db.execute("SELECT count(DISTINCT indicator_code), count(*) "
-                                "FROM fact_indicator_monthly").fetchone()
+                                "FROM fact_indicator_monthly WHERE indicator_code NOT IN "
+                                "('signed_document_rate', 'hub_exchange_rate', "
+                                "'work_files_online_rate', 'document_on_time_rate')"
+                                ).fetchone()
         balance = db.execute("SELECT count(*) FROM dq_result WHERE check_name LIKE 'balance%' "
                              "AND NOT success").fetchone()[0]
     assert [(s, p) for s, p, _ in loads] == [
@@ -285,3 +298,33 @@ def test_the_demo_alerts_reach_the_offices_that_oversee_the_units(demo_warehouse
     assert set(statuses) == {"delivered"} and statuses["delivered"] >= 2
     assert opened == missed
     assert held and set(held) <= alerted
+
+
+def test_the_demo_loads_e_office_figures_by_api_and_by_file_with_the_worlds_counts(
+        demo_warehouse: Path) -> None:
+    """An Giang's by its API, Điện Biên's from its offices' report files: each unit's
+    counts are the simulated e-office world's (its units of the month, departments by API
+    only), and the month's document indicators come from them."""
+    from simulator.eoffice import COUNTS
+    from simulator.server import PortalSimulator
+
+    with PortalSimulator() as sim:  # its worlds are pure functions of the seed
+        units_of, world = sim.onestop.world.units_of, sim.eoffice.world
+    with duckdb.connect(str(demo_warehouse), read_only=True) as db:
+        for month in (Month(2026, 2), Month(2026, 3)):
+            rows = db.execute(f"""SELECT unit_code, channel, {', '.join(COUNTS)}
+                                  FROM fact_document_monthly WHERE period_id = ?""",
+                              [month.period_id]).fetchall()
+            loaded = {r[0]: (r[1], r[2:]) for r in rows}
+            for province, channel in (("91", "api"), ("11", "file")):
+                units = [u for u in units_of(province, month) if u.level != "department"]
+                for unit in units:
+                    assert loaded[unit.unit_code] == (
+                        channel, tuple(world.counts(unit, month).values())), unit
+        rates = dict(db.execute("""SELECT indicator_code, count(*) FROM fact_indicator_monthly
+                                   WHERE period_id = 202603 AND indicator_code IN
+                                   ('signed_document_rate', 'hub_exchange_rate',
+                                    'work_files_online_rate', 'document_on_time_rate')
+                                   GROUP BY 1""").fetchall())
+    assert set(rates) == {"signed_document_rate", "hub_exchange_rate",
+                          "work_files_online_rate", "document_on_time_rate"}

@@ -13,7 +13,10 @@ from transforms.dossiers import COUNTER_COLUMNS
 STOCKS = frozenset({"carried_over", "in_progress_on_time", "in_progress_overdue", "paused"})
 FACTS = {"dossiers": FactColumns(frozenset(COUNTER_COLUMNS), STOCKS),
          "portal_monthly_counters": FactColumns(frozenset(
-             {"dossiers_handled", "received_online", "processed_on_time", "processed_late"}))}
+             {"dossiers_handled", "received_online", "processed_on_time", "processed_late"})),
+         "documents": FactColumns(frozenset(
+             {"incoming", "outgoing", "outgoing_signed", "hub_sent", "hub_received",
+              "work_files", "work_files_online", "processed_on_time", "processed_late"}))}
 CATALOGUE = Catalogue.from_file(PROJECT_ROOT / "config" / "indicators.yaml", FACTS)
 
 
@@ -34,7 +37,7 @@ def test_catalogue_has_names_in_both_languages_and_known_counters() -> None:
         "on_time_rate", "online_intake_rate", "postal_return_rate", "e_result_rate",
         "online_payment_rate"}
     assert all(i.name_vi and i.name_en for i in CATALOGUE.indicators)
-    assert CATALOGUE.datasets == ["dossiers"]
+    assert CATALOGUE.datasets == ["dossiers", "documents"]
 
 
 def test_catalogue_columns_are_the_registrys_fact_columns(settings) -> None:
@@ -42,6 +45,7 @@ def test_catalogue_columns_are_the_registrys_fact_columns(settings) -> None:
 
     facts = fact_columns(settings)
     assert facts["dossiers"] == FACTS["dossiers"]
+    assert facts["documents"] == FACTS["documents"]
     assert FACTS["portal_monthly_counters"].columns <= facts["portal_monthly_counters"].columns
 
 

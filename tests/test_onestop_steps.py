@@ -328,7 +328,7 @@ def test_rerun_changes_nothing_and_revision_replaces_on_postgres(simulator, sett
 def test_reference_tables_follow_config(settings):
     counts = refresh_reference(settings)
     assert counts == refresh_reference(settings)  # replaced, not appended
-    assert counts["dim_procedure"] == 20 and counts["dim_indicator"] == 9
+    assert counts["dim_procedure"] == 20 and counts["dim_indicator"] == 13  # 9 + 4 e-office
 
 
 def test_counters_from_parts_equal_counters_from_one_table(simulator, settings):

@@ -45,5 +45,5 @@ def test_two_nights_queue_one_refresh_run_per_dag_and_month(tmp_path: Path) -> N
     october, november = "2026-10-01T17:00:00+00:00", "2026-11-01T17:00:00+00:00"
     assert found["runs"] == [
         [dag_id, day, "queued", {"refresh": True}, 1]
-        for dag_id in ("national_portal_monthly", "onestop_monthly")
+        for dag_id in ("eoffice_monthly", "national_portal_monthly", "onestop_monthly")
         for day in (october, november)]

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import io
 import secrets
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -27,19 +27,34 @@ def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _where(partition: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+def _where(partition: Mapping[str, Any], among: Mapping[str, Sequence[Any]] | None = None
+           ) -> tuple[str, dict[str, Any]]:
     clauses = [f"{_quote(col)} = :p_{i}" for i, col in enumerate(partition)]
     params = {f"p_{i}": value for i, value in enumerate(partition.values())}
+    for i, (col, values) in enumerate((among or {}).items()):
+        names = [f"a_{i}_{j}" for j in range(len(values))]
+        clauses.append(f"{_quote(col)} IN ({', '.join(':' + n for n in names)})"
+                       if names else "FALSE")
+        params.update(zip(names, values, strict=True))
     return " AND ".join(clauses) or "TRUE", params
 
 
 def replace_partition(conn: sa.Connection, table: sa.Table, rows: pa.Table,
-                      partition: Mapping[str, Any]) -> int:
+                      partition: Mapping[str, Any],
+                      among: Mapping[str, Sequence[Any]] | None = None) -> int:
     """Replace the rows of `table` matching `partition` with `rows`; returns rows inserted.
+    With `among` ({column: values}), only the partition's rows with one of those values
+    are replaced (e.g. the units a report file holds), and every row must have one.
 
     Every row must belong to the partition (checked), and `rows` must carry the table's
     columns (extra columns are ignored; missing nullable ones become NULL).
     """
+    for column, allowed in (among or {}).items():
+        if rows.num_rows and column in rows.column_names:
+            outside = set(rows.column(column).to_pylist()) - set(allowed)
+            if outside:
+                raise ValueError(f"{table.name}: rows outside {column} in {list(allowed)[:5]}"
+                                 f": {sorted(map(str, outside))[:5]}")
     for column, value in partition.items():
         if rows.num_rows and column in rows.column_names:
             values = set(rows.column(column).to_pylist())
@@ -52,7 +67,7 @@ def replace_partition(conn: sa.Connection, table: sa.Table, rows: pa.Table,
     if missing:
         raise ValueError(f"{table.name}: rows lack required columns {missing}")
     rows = rows.select(columns)
-    where, params = _where(partition)
+    where, params = _where(partition, among)
     conn.execute(sa.text(f"DELETE FROM {_quote(table.name)} WHERE {where}"), params)
     return insert_rows(conn, table, rows)
 

@@ -51,6 +51,9 @@ class PartitionLoad:
     rejected: str | None = None
     # More writes that belong to the same transaction (e.g. units the answer registered).
     also: Callable[[sa.Connection], Any] | None = None
+    # Only these units' rows of the partition are replaced (a report file holding some of
+    # a province's units); None: the partition whole.
+    units: Sequence[str] | None = None
     # whether `also` still runs for a rejected partition (what it writes is not published
     # from the facts, e.g. the units an answer taught); False for results made from them
     also_if_rejected: bool = True
@@ -143,7 +146,8 @@ def history_checks(conn: sa.Connection, load: PartitionLoad) -> list[CheckOutcom
         return []
     table = metadata.tables[load.dataset.table]
     where = [table.c.period_id == before.period_id,
-             *(table.c[k] == v for k, v in load.partition.items() if k != "period_id")]
+             *(table.c[k] == v for k, v in load.partition.items() if k != "period_id"),
+             *([table.c[unit_column].in_(list(load.units))] if load.units is not None else [])]
     previous = _unit_totals(
         (r._mapping for r in conn.execute(
             sa.select(table.c[unit_column],
@@ -202,7 +206,9 @@ def load_partition(load: PartitionLoad, warehouse_url: str) -> dict[str, Any]:
             load = dataclasses.replace(load, outcomes=[*load.outcomes,
                                                        *history_checks(conn, load)])
         loaded = 0 if load.rejected else replace_partition(
-            conn, table, _with_constants(load.facts, table, lineage), load.partition)
+            conn, table, _with_constants(load.facts, table, lineage), load.partition,
+            among=None if load.units is None else {load.dataset.unit_column or "unit_code":
+                                                   list(load.units)})
         if load.also is not None and (load.also_if_rejected or not load.rejected):
             load.also(conn)
         replace_partition(conn, quarantine_row, quarantine, key)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from transforms.dossiers import COUNTER_COLUMNS as DOSSIER_COUNTERS
+from transforms.eoffice import MEASURES as DOCUMENT_COUNTS
 from transforms.national_portal import COMPONENT_COLUMNS, MONTHLY_COUNT_FIELDS, MONTHLY_RATE_FIELDS
 from warehouse.dictionary import attach_comments
 
@@ -204,6 +205,19 @@ fact_dossier_monthly = sa.Table(
     *[sa.Column(c, sa.BigInteger, nullable=False) for c in DOSSIER_COUNTERS],
     *_loaded(),
     sa.Column("source", sa.String(64), nullable=False),  # 0007: the load partition
+)
+
+fact_document_monthly = sa.Table(  # 0008
+    "fact_document_monthly", metadata,
+    sa.Column("unit_code", sa.String(32), primary_key=True),
+    sa.Column("period_id", sa.Integer, primary_key=True),
+    sa.Column("source", sa.String(64), nullable=False),
+    sa.Column("province_code", sa.String(32), nullable=False),
+    sa.Column("channel", sa.String(8), nullable=False),
+    *[sa.Column(c, sa.BigInteger, nullable=False) for c in DOCUMENT_COUNTS],
+    sa.Column("source_unit_id", sa.String(64)),
+    sa.Column("source_file", sa.String(255)),
+    *_loaded(),
 )
 
 dim_indicator = sa.Table(
