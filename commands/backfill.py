@@ -30,7 +30,7 @@ def source_configs(settings: Settings, work: list[Any]) -> dict[str, Any]:
     """The client configuration of every source the work needs, from the Connections (or
     REFORMSTATS_* variables) of the environment; a source not configured fails here, before
     anything is fetched."""
-    from plugins.hooks import NationalPortalHook, OneStopHook
+    from plugins.hooks import EOfficeHook, NationalPortalHook, OneStopHook
 
     configs: dict[str, Any] = {}
     for source in dict.fromkeys(w.source for w in work):
@@ -38,6 +38,8 @@ def source_configs(settings: Settings, work: list[Any]) -> dict[str, Any]:
             configs[source] = NationalPortalHook(settings).get_config()
         elif source.startswith("onestop_"):
             configs[source] = OneStopHook(source.removeprefix("onestop_"), settings).get_config()
+        elif source.startswith("eoffice_"):
+            configs[source] = EOfficeHook(source.removeprefix("eoffice_"), settings).get_config()
     return configs
 
 
@@ -165,7 +167,7 @@ def _summary(outcomes: list[Any], seconds: float, console: Console) -> None:
     for o in outcomes:
         if o.status != "skipped":
             by_source.setdefault(o.work.source.split("_")[0] if o.work.source.startswith(
-                "onestop_") else o.work.source, []).append(o.seconds)
+                ("onestop_", "eoffice_")) else o.work.source, []).append(o.seconds)
     if by_source:
         times = Table(title="Where the time went")
         for column in ("source", "months", "seconds", "per month"):

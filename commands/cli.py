@@ -36,6 +36,13 @@ WarehouseUrl = Annotated[str | None, typer.Option(
                   "DuckDB file under REFORMSTATS_DATA_DIR)")]
 
 
+def _data_dir() -> Path:
+    """REFORMSTATS_DATA_DIR, else the project's data/ (what the DAGs and commands read)."""
+    from registry.settings import Settings
+
+    return Settings.from_env().data_dir
+
+
 def _warehouse_url(url: str | None) -> str:
     """--url as given (a plain path means a DuckDB file), else the configured warehouse."""
     from registry.settings import Settings
@@ -142,9 +149,10 @@ def run(
     dag_id: Annotated[str, typer.Argument(help="e.g. national_portal_monthly")],
     first: Annotated[str, typer.Option(help="first month (YYYY-MM)")],
     last: Annotated[str | None, typer.Option(help="last month (default: first)")] = None,
-    data_dir: Annotated[Path, typer.Option(
+    data_dir: Annotated[Path | None, typer.Option(
         help="raw zone, staging, Airflow metadata; the warehouse too unless "
-             "REFORMSTATS_WAREHOUSE_URL is set")] = Path("data"),
+             "REFORMSTATS_WAREHOUSE_URL is set (default: REFORMSTATS_DATA_DIR, else "
+             "data/)")] = None,
 ) -> None:
     """Run a DAG for each month with dag.test() against the sources the environment
     configures (e.g. AIRFLOW_CONN_NATIONAL_PORTAL); exit 1 if a month did not succeed."""
@@ -152,7 +160,7 @@ def run(
         from commands.run import run_months
 
         failed = run_months(dag_id, Month.parse(first), Month.parse(last or first),
-                            data_dir)
+                            data_dir or _data_dir())
     if failed:
         typer.echo(f"not successful: {', '.join(failed)} (see the task logs above, "
                    "`reformstats units unmatched` and dq_result)")
@@ -164,7 +172,8 @@ def backfill(
     first: Annotated[str, typer.Option("--from", help="first month (YYYY-MM)")],
     last: Annotated[str, typer.Option("--to", help="last month (YYYY-MM)")],
     sources: Annotated[str, typer.Option(
-        help="comma-separated: national_portal, onestop")] = "national_portal,onestop",
+        help="comma-separated: national_portal, onestop, eoffice (the e-office APIs of "
+             "eoffice.provinces)")] = "national_portal,onestop,eoffice",
     reprocess: Annotated[bool, typer.Option(
         help="load again the months a backfill finished before")] = False,
     marts: Annotated[bool, typer.Option(
@@ -172,9 +181,9 @@ def backfill(
     simulator: Annotated[bool, typer.Option(
         help="against the bundled simulator (local-only Connections) instead of the "
              "environment's sources")] = False,
-    data_dir: Annotated[Path, typer.Option(
+    data_dir: Annotated[Path | None, typer.Option(
         help="raw zone, staging, log; the warehouse too unless REFORMSTATS_WAREHOUSE_URL "
-             "is set")] = Path("data"),
+             "is set (default: REFORMSTATS_DATA_DIR, else data/)")] = None,
 ) -> None:
     """Load months of history in this process (no scheduler): progress, the sources' rate
     limits, done months skipped, resumable; exit 1 if a month failed."""
@@ -200,7 +209,8 @@ def backfill(
             typer.echo(str(exc), err=True)
             raise typer.Exit(2) from None
         code = run_backfill(first_month, last_month, sources=chosen, reprocess=reprocess,
-                            marts=marts, simulator=simulator, data_dir=data_dir)
+                            marts=marts, simulator=simulator,
+                            data_dir=data_dir or _data_dir())
     raise typer.Exit(code)
 
 

@@ -37,7 +37,7 @@ def import_report(
     nothing loads (exit 1). The file is not moved: the inbox DAG archives what it takes."""
     from domain.periods import Month
     from steps.eoffice import import_file
-    from transforms.eoffice import ReportFileError
+    from transforms.eoffice import MEASURES, ReportFileError
     from warehouse.migrate import SchemaNotCurrentError
 
     if not file.is_file():
@@ -51,17 +51,27 @@ def import_report(
     except (SchemaNotCurrentError, ValueError) as exc:
         _refused(exc)
     checked = done.checked
+    skipped = checked.resolved.report.skipped
+    if done.unchanged:
+        typer.echo(f"{file.name} (sha256 {checked.sha256[:12]}…): fact_document_monthly "
+                   f"already holds these figures for its {done.rows} units of "
+                   f"{checked.source}, {checked.month}: nothing "
+                   f"{'would be ' if dry_run else ''}written")
+        return
     verb = "would load" if dry_run else "loaded"
     typer.echo(f"{verb} {file.name} (sha256 {checked.sha256[:12]}…) into "
                f"fact_document_monthly: {checked.source}, {checked.month}, {done.rows} units "
                f"(rows of these units and month {'to replace' if dry_run else 'replaced'}: "
                f"{done.replaced})")
-    totals = checked.frame[["incoming", "outgoing", "outgoing_signed", "hub_sent",
-                            "work_files", "work_files_online"]].sum()
+    totals = checked.frame[list(MEASURES)].sum()
     typer.echo("  totals: " + ", ".join(f"{k} {int(v)}" for k, v in totals.items()))
+    if skipped:
+        typer.echo(f"  {skipped} listed unit(s) with every figure blank: not reported yet, "
+                   "not loaded (what the warehouse holds for them stays)")
     if not dry_run:
-        typer.echo(f"  raw zone fetch {done.fetch_id}; rerun the marts for {checked.month} "
-                   "(or let the marts DAG follow the load) for the indicators")
+        typer.echo(f"  raw zone fetch {done.fetch_id}; the indicators follow with the marts "
+                   f"(under Airflow on the load's Asset; by hand: reformstats run "
+                   f"marts_monthly --first {checked.month})")
 
 
 @eoffice.command("template")
@@ -84,9 +94,14 @@ def template(
     if province:
         if when is None:
             _refused(ValueError("--province lists the units of a month: give --month too"))
-        units = province_units(_settings(url), province, when)
+        settings = _settings(url)
+        units = province_units(settings, province, when)
         if not units:
             _refused(ValueError(f"no unit of province {province} on {when.last_day}"))
+        if province in settings.sources.eoffice.provinces:
+            typer.echo(f"note: province {province}'s e-office figures come from its API "
+                       "(config/sources.yaml eoffice.provinces): a report file for it is "
+                       "refused", err=True)
     rows = write_template(out, when, units)
     typer.echo(f"wrote {out}" + (f": {rows} units of province {province}, {when}"
                                  if units else ""))

@@ -3,10 +3,12 @@ call, one source at a time, into the warehouse (`reformstats backfill`).
 
 Work is a list of (source, month) items: `national_portal` (every enabled dataset of the
 registry, for the periods that end with the month), `onestop_<province>` (one system's
-dossiers and aggregates) and `marts` (the month's indicators and scores, after the facts).
-Each partition is one transaction that replaces itself, so a month interrupted half-way is
-loaded again whole on the next run, never twice; `backfill_month` records each item that
-finished (done or failed), and a rerun skips the done ones unless asked to reprocess.
+dossiers and aggregates), `eoffice_<province>` (an e-office system's document statistics,
+for the provinces whose figures come by API) and `marts` (the month's indicators and
+scores, after the facts). Each partition is one transaction that replaces itself, so a
+month interrupted half-way is loaded again whole on the next run, never twice;
+`backfill_month` records each item that finished (done or failed), and a rerun skips the
+done ones unless asked to reprocess.
 
 Sources' rate limits hold as in the DAGs: one client per source at a time, throttled by its
 Connection's or config/sources.yaml's `rate_per_second`.
@@ -26,13 +28,14 @@ from registry.settings import Settings
 
 log = logging.getLogger(__name__)
 
-SOURCES = ("national_portal", "onestop")
+SOURCES = ("national_portal", "onestop", "eoffice")
 MARTS = "marts"
 
 
 @dataclass(frozen=True)
 class Work:
-    """One source's month: `national_portal`, `onestop_<province>` or `marts`."""
+    """One source's month: `national_portal`, `onestop_<province>`,
+    `eoffice_<province>` or `marts`."""
 
     source: str
     month: Month
@@ -60,12 +63,15 @@ def plan(sources: Iterable[str], first: Month, last: Month, settings: Settings, 
     if unknown:
         raise ValueError(f"unknown source {', '.join(unknown)}; known: {', '.join(SOURCES)}")
     systems = [f"onestop_{code}" for code in sorted(settings.sources.onestop.provinces)]
+    offices = [f"eoffice_{code}" for code in sorted(settings.sources.eoffice.provinces)]
     work = []
     for month in month_range(first, last):
         if "national_portal" in sources:
             work.append(Work("national_portal", month))
         if "onestop" in sources:
             work += [Work(system, month) for system in systems]
+        if "eoffice" in sources:
+            work += [Work(system, month) for system in offices]
         if marts:
             work.append(Work(MARTS, month))
     return work
@@ -141,6 +147,19 @@ def _onestop(system: str, month: Month, config: Any, settings: Settings, run_id:
         yield f"dossiers {month}: {describe(exc)}"
 
 
+def _eoffice(system: str, month: Month, config: Any, settings: Settings, run_id: str,
+             describe: Describe) -> Iterator[str | None]:
+    from steps import eoffice
+
+    try:
+        ref = eoffice.extract(system.removeprefix("eoffice_"), month, config, settings)
+        if not ref.get("not_published"):
+            eoffice.load(eoffice.validate(ref, settings), run_id, settings)
+            yield None
+    except Exception as exc:
+        yield f"documents {month}: {describe(exc)}"
+
+
 def _marts(month: Month, settings: Settings, run_id: str,
            describe: Describe) -> Iterator[str | None]:
     from steps.marts import build_indicators
@@ -162,6 +181,9 @@ def run(work: Work, settings: Settings, configs: Configs, run_id: str,
                                    describe)
     elif work.source.startswith("onestop_"):
         results = _onestop(work.source, work.month, configs[work.source], settings, run_id,
+                           describe)
+    elif work.source.startswith("eoffice_"):
+        results = _eoffice(work.source, work.month, configs[work.source], settings, run_id,
                            describe)
     elif work.source == MARTS:
         results = _marts(work.month, settings, run_id, describe)

@@ -224,7 +224,8 @@ class CheckedReport:
 
 def _suite_problems(report: ReportFile, frame: pd.DataFrame,
                     result: ValidationReport) -> list[ReportProblem]:
-    """The suite's failing rows as problems naming the report's row and column."""
+    """The suite's failing rows as problems naming the report's row and column, with the
+    columns by the names the template gives them in each language."""
     from transforms.eoffice import BY_KEY
 
     problems = []
@@ -234,17 +235,20 @@ def _suite_problems(report: ReportFile, frame: pd.DataFrame,
             column = failure.column if failure.column in report.columns else (
                 "unit_code" if "unit_code" in report.columns else "unit_name")
             value = row.get(failure.column) if failure.column in frame else None
-            pair = failure.check_name.split("_within_")
-            if len(pair) == 2 and pair[1] in frame:
-                other = row[pair[1]]
-                detail_vi = (f"{value} > {other} («{BY_KEY[pair[1]].header_vi}» cùng dòng)")
-                detail_en = f"{value} > {other} ({BY_KEY[pair[1]].header_en}, same row)"
+            less, _, more = failure.check_name.partition("_within_")
+            if more in BY_KEY and less in BY_KEY:
+                vi = (f"«{BY_KEY[less].header_vi}» phải không lớn hơn "
+                      f"«{BY_KEY[more].header_vi}»: {value} > {row[more]}")
+                en = (f"«{BY_KEY[less].header_en}» must be at most "
+                      f"«{BY_KEY[more].header_en}»: {value} > {row[more]}")
+            elif failure.check_name.startswith("expect_column_values_to_be_between") \
+                    and failure.column in BY_KEY:
+                vi = f"«{BY_KEY[failure.column].header_vi}» phải là số không âm: {value}"
+                en = f"«{BY_KEY[failure.column].header_en}» must be 0 or more: {value}"
             else:
-                detail_vi = detail_en = f"{value}"
-            problems.append(report.problem(
-                int(row["row_number"]), column,
-                f"{failure.notes_vi or failure.notes}: {detail_vi}",
-                f"{failure.notes}: {detail_en}"))
+                vi = f"{failure.notes_vi or failure.notes}: {value}"
+                en = f"{failure.notes}: {value}"
+            problems.append(report.problem(int(row["row_number"]), column, vi, en))
     return problems
 
 
@@ -255,41 +259,52 @@ def _province_of_folder(path: Path, settings: Settings) -> str | None:
     return parent.name if parent.parent == inbox else None
 
 
+def _in_order(problems: list[ReportProblem]) -> list[ReportProblem]:
+    """Problems as an office fixes them: file-wide first, then by row and column."""
+    return sorted(problems, key=lambda p: (p.row or 0, len(p.column or ""), p.column or ""))
+
+
 def check_file(path: Path, settings: Settings, month: Month | None = None,
                province: str | None = None) -> CheckedReport:
-    """Read and check a report file whole; ReportFileError with every problem (each
-    naming sheet, row and column, in Vietnamese and English) when any part is wrong."""
+    """Read and check a report file whole; ReportFileError with every problem of the file
+    at once (each naming sheet, row and column, in Vietnamese and English) when any part
+    is wrong: reading, units and the suite's rules alike."""
     path = Path(path)
     data = path.read_bytes()
     report = read_report(path.name, data)
+    problems = list(report.problems)
     if month is not None and report.month is not None and month != report.month:
-        raise ReportFileError([ReportProblem(
+        problems.append(ReportProblem(
             f"tệp ghi tháng {report.month}, lệnh nạp cho tháng {month}: sửa tệp hoặc lệnh",
             f"the file states {report.month}, the import says {month}: fix one",
-            report.sheet)], path.name)
+            report.sheet))
     month = month or report.month
     if month is None:
-        raise ReportFileError([ReportProblem(
+        raise ReportFileError(_in_order([*problems, ReportProblem(
             "không rõ tháng báo cáo: ghi «Tháng báo cáo: MM/YYYY» ở dòng tiêu đề, hoặc tháng "
             "trong tên tệp (…_2026-10.xlsx)",
             "no report month: write «Tháng báo cáo: MM/YYYY» in a title row, or the month "
-            "in the file name (…_2026-10.xlsx)", report.sheet)], path.name)
-    province = province or _province_of_folder(path, settings)
-    resolved = resolve_units(report, _units(settings, month), month, province)
+            "in the file name (…_2026-10.xlsx)", report.sheet)]), path.name)
+    resolved = resolve_units(report, _units(settings, month), month,
+                             province or _province_of_folder(path, settings))
+    problems += resolved.problems
     if resolved.province in settings.sources.eoffice.provinces:
         raise ReportFileError([ReportProblem(
-            f"số liệu văn bản điện tử của tỉnh {resolved.province} được lấy qua API của hệ "
-            "thống quản lý văn bản (config/sources.yaml, eoffice.provinces): tệp sẽ bị lần "
-            "nạp API sau thay thế, nên không được nạp",
+            f"số liệu văn bản điện tử của tỉnh {resolved.province} được lấy trực tiếp qua "
+            "hệ thống quản lý văn bản của tỉnh (API), nên tệp báo cáo không được nạp; nếu "
+            "tỉnh chuyển sang báo cáo bằng tệp, đề nghị bộ phận vận hành hệ thống cập nhật "
+            "cấu hình",
             f"province {resolved.province}'s e-office figures come from its API "
             "(config/sources.yaml eoffice.provinces): the next API load would replace a "
-            "file's, so it is not loaded; take the province off that list to report by file",
-            report.sheet)], path.name)
+            "file's, so it is not loaded; the platform's operators take the province off "
+            "that list if it now reports by file", report.sheet)], path.name)
     frame = resolved.frame()
-    result = _suite(frame, settings)
-    problems = _suite_problems(report, frame, result)
+    result = _suite(frame, settings) if len(frame) else None
+    if result is not None:
+        problems += _suite_problems(report, frame, result)
     if problems:
-        raise ReportFileError(problems, path.name)
+        raise ReportFileError(_in_order(problems), path.name)
+    assert result is not None and resolved.province is not None  # rows, all resolved
     return CheckedReport(path, report.sha256, month, resolved.province, resolved, frame,
                          list(result.outcomes))
 
@@ -301,22 +316,25 @@ class ImportResult:
     replaced: int        # rows of the file's units and month loaded before (replaced)
     audit: dict[str, Any] | None = None
     fetch_id: str | None = None
+    unchanged: bool = False  # the warehouse already holds these figures: nothing written
 
     @property
     def rows(self) -> int:
         return len(self.checked.frame)
 
 
-def _rows_loaded(settings: Settings, checked: CheckedReport) -> int:
+def _loaded_figures(settings: Settings, checked: CheckedReport) -> dict[str, tuple]:
+    """{unit: (channel, *counts)} the warehouse holds for the file's units and month."""
     import sqlalchemy as sa
 
     from warehouse.engine import transaction
     from warehouse.schema import fact_document_monthly as t
 
     with transaction(settings.warehouse_url) as conn:
-        return int(conn.execute(sa.select(sa.func.count()).where(
-            t.c.period_id == checked.month.period_id,
-            t.c.unit_code.in_(checked.units))).scalar_one())
+        return {row[0]: tuple(row[1:]) for row in conn.execute(
+            sa.select(t.c.unit_code, t.c.channel, *(t.c[m] for m in MEASURES)).where(
+                t.c.period_id == checked.month.period_id,
+                t.c.unit_code.in_(checked.units)))}
 
 
 def import_file(path: Path, settings: Settings, run_id: str, month: Month | None = None,
@@ -326,7 +344,15 @@ def import_file(path: Path, settings: Settings, run_id: str, month: Month | None
     from warehouse.publish import PartitionLoad, load_partition
 
     checked = check_file(path, settings, month, province)
-    replaced = _rows_loaded(settings, checked)
+    loaded = _loaded_figures(settings, checked)
+    figures = {code: ("file", *(int(row[m]) for m in MEASURES))
+               for code, row in zip(checked.units, checked.frame.to_dict("records"),
+                                    strict=True)}
+    if loaded == figures:  # the same figures again (the same file, or a copy)
+        log.info("%s: %s %s already holds these figures for its %d units: nothing written",
+                 checked.path.name, checked.source, checked.month, len(figures))
+        return ImportResult(checked, dry_run, len(loaded), unchanged=True)
+    replaced = len(loaded)
     if dry_run:
         return ImportResult(checked, True, replaced)
     ref = RawZone(settings.raw_dir).land_file(checked.source, DATASET, checked.month,
@@ -356,8 +382,13 @@ def pending_files(settings: Settings, settle_seconds: float = 0.0,
     moment = (now or dt.datetime.now(dt.UTC)).timestamp()
     files = []
     for path in [*inbox.glob("*"), *inbox.glob("*/*")]:
-        if not path.is_file() or path.name.startswith(_IN_PROGRESS) \
-                or path.suffix.lower() in _PARTIAL_SUFFIXES:
+        if not path.is_file():
+            continue
+        if path.name.startswith(_IN_PROGRESS) or path.suffix.lower() in _PARTIAL_SUFFIXES:
+            if moment - path.stat().st_mtime > 86400:
+                log.warning("%s has waited in the inbox for more than a day as a file being "
+                            "written (an editor's lock file or a partial copy): never taken;"
+                            " remove it, or give it its real name", path)
             continue
         if moment - path.stat().st_mtime < settle_seconds:
             continue
@@ -379,7 +410,7 @@ class TakenFile:
     """What the inbox did with one file."""
 
     name: str
-    status: str                    # loaded | rejected
+    status: str                    # loaded | unchanged | rejected
     path: str                      # where the file is now (archive or rejected)
     sha256: str
     source: str | None = None
@@ -411,8 +442,8 @@ def take_file(path: Path, settings: Settings, run_id: str) -> TakenFile:
                          problems=tuple(p.text(english=True) for p in exc.problems))
     checked = result.checked
     moved = _move(path, settings.eoffice_folder("archive") / str(checked.month))
-    return TakenFile(path.name, "loaded", str(moved), sha, checked.source, str(checked.month),
-                     result.rows, result.replaced)
+    return TakenFile(path.name, "unchanged" if result.unchanged else "loaded", str(moved),
+                     sha, checked.source, str(checked.month), result.rows, result.replaced)
 
 
 def province_units(settings: Settings, province: str, month: Month) -> dict[str, str]:

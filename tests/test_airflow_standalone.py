@@ -26,7 +26,7 @@ import requests
 
 from domain.periods import Month
 
-FACT_DAGS = ("national_portal_monthly", "onestop_monthly")
+FACT_DAGS = ("national_portal_monthly", "onestop_monthly", "eoffice_monthly")
 DEADLINE_SECONDS = 15 * 60
 VN = dt.timezone(dt.timedelta(hours=7))
 
@@ -149,7 +149,8 @@ def test_a_month_of_each_dag_triggered_through_the_rest_api_lands_in_the_warehou
 
     def fact_runs_done() -> bool:
         runs = [r for dag_id in FACT_DAGS for r in airflow.runs(dag_id)]
-        return len(runs) >= 4 and all(r["state"] in ("success", "failed") for r in runs)
+        return len(runs) >= 2 * len(FACT_DAGS) and all(r["state"] in ("success", "failed")
+                                                       for r in runs)
 
     airflow.wait_until("finished fact runs", fact_runs_done, deadline)
 
@@ -158,7 +159,8 @@ def test_a_month_of_each_dag_triggered_through_the_rest_api_lands_in_the_warehou
               for dag_id in (*FACT_DAGS, "marts_monthly") for r in airflow.runs(dag_id)}
     assert set(states.values()) == {"success"}, states
     assert {("national_portal_monthly", "api"), ("national_portal_monthly", "scheduled"),
-            ("onestop_monthly", "api"), ("onestop_monthly", "scheduled")} <= set(states)
+            ("onestop_monthly", "api"), ("onestop_monthly", "scheduled"),
+            ("eoffice_monthly", "api"), ("eoffice_monthly", "scheduled")} <= set(states)
     # the manual run and the scheduler's loaded the same month
     for dag_id in FACT_DAGS:
         starts = {r["run_type"]: r["data_interval_start"] for r in airflow.runs(dag_id)}
@@ -179,7 +181,7 @@ def test_a_month_of_each_dag_triggered_through_the_rest_api_lands_in_the_warehou
         assert {("national_portal", "portal_score"),
                 ("national_portal", "portal_monthly_counters"), ("onestop_91", "dossiers"),
                 ("onestop_11", "dossiers"), ("onestop_04", "dossiers"),
-                ("marts", "indicators")} <= loaded, audit
+                ("eoffice_91", "documents"), ("marts", "indicators")} <= loaded, audit
         assert all(status == "loaded" for _, _, status, _ in audit), audit
         # Both runs loaded the month's scores: the partition holds one copy of each unit.
         scores = db.execute("SELECT count(*), count(DISTINCT unit_code) FROM "

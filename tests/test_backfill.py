@@ -32,6 +32,7 @@ from domain.periods import Month, Period, month_range
 from domain.reference_units import unit_crosswalk
 from registry.settings import PROJECT_ROOT
 from simulator import PortalSimulator
+from simulator.eoffice import DEFAULT_CLIENT as EOFFICE_CLIENT
 from simulator.onestop_api import DEFAULT_CLIENT
 from simulator.reference_counters import per_unit
 
@@ -87,6 +88,10 @@ def history(tmp_path_factory: pytest.TempPathFactory) -> Iterator[History]:
             "AIRFLOW_CONN_NATIONAL_PORTAL": json.dumps({
                 "conn_type": "http", "host": sim.url,
                 "extra": {"rate_per_second": 500, "page_size": 1000}}),
+            "AIRFLOW_CONN_EOFFICE_91": json.dumps({
+                "conn_type": "http", "host": f"{sim.url}/eoffice/91",
+                "login": EOFFICE_CLIENT[0], "password": EOFFICE_CLIENT[1],
+                "extra": {"rate_per_second": 500}}),
             "AIRFLOW_CONN_ONESTOP_91": json.dumps({
                 "conn_type": "http", "host": f"{sim.url}/onestop/91", "login": login,
                 "password": password, "extra": {"rate_per_second": 500}}),
@@ -122,13 +127,14 @@ def test_the_killed_run_resumes_where_it_stopped_and_loads_every_month_once(
         loaded: History) -> None:
     resumed = loaded.runs[0].stdout
     done_before = int(resumed.split(" done before")[0].rsplit(",", 1)[1].split()[0])
-    assert 4 <= done_before < 3 * len(MONTHS), resumed[-2000:]
+    assert 4 <= done_before < 4 * len(MONTHS), resumed[-2000:]
     assert "0 failed" in resumed
     assert loaded.query("SELECT source, count(*) FROM backfill_month WHERE status = 'done' "
                         "GROUP BY 1 ORDER BY 1") == [
-        ("marts", 90), ("national_portal", 90), ("onestop_91", 90)]
+        ("eoffice_91", 90), ("marts", 90), ("national_portal", 90), ("onestop_91", 90)]
     month_ids = [m.period_id for m in MONTHS]
     for table, where in (("fact_dossier_monthly", "source = 'onestop_91'"),
+                         ("fact_document_monthly", "source = 'eoffice_91'"),
                          ("fact_portal_monthly_counters", "TRUE"),
                          ("fact_portal_score", "list_scope = 'national'")):
         found = [p for (p,) in loaded.query(
@@ -137,6 +143,7 @@ def test_the_killed_run_resumes_where_it_stopped_and_loads_every_month_once(
         assert found == month_ids, table
     # once: no key twice in any fact table
     for table, key in (("fact_dossier_monthly", "unit_code, procedure_code, period_id"),
+                       ("fact_document_monthly", "unit_code, period_id"),
                        ("fact_portal_monthly_counters", "unit_code, period_id"),
                        ("fact_portal_score", "unit_code, period_id, list_scope")):
         assert loaded.query(f"SELECT count(*) FROM (SELECT {key} FROM {table} GROUP BY ALL "
@@ -197,6 +204,20 @@ def test_counts_equal_the_simulators(loaded: History) -> None:
         reference = per_unit(loaded.sim.onestop.expected_counters("91", month))
         assert dossiers == {unit: c["received_total"] for unit, c in reference.items()
                             if c["received_total"] or unit in dossiers}, month
+        # e-office: every unit of its time the system served (departments once the
+        # portal's lists registered them), with the world's counts
+        documents = {code: (province, signed, outgoing) for code, province, signed, outgoing
+                     in loaded.query("SELECT unit_code, province_code, outgoing_signed, "
+                                     "outgoing FROM fact_document_monthly WHERE period_id = ?",
+                                     [month.period_id])}
+        served = [u for u in loaded.sim.onestop.world.units_of("91", month)
+                  if u.level != "department"]
+        for unit in served:
+            counts = loaded.sim.eoffice.world.counts(unit, month)
+            assert documents[unit.unit_code][1:] == (counts["outgoing_signed"],
+                                                     counts["outgoing"]), (month, unit)
+        assert {p for p, _, _ in documents.values()} == (
+            {"89", "91"} if day < dt.date(2025, 7, 1) else {"91"}), month
 
 
 def fingerprint(history: History) -> list[tuple]:
@@ -208,6 +229,8 @@ def fingerprint(history: History) -> list[tuple]:
           FROM fact_portal_score
         UNION ALL SELECT 'counters', count(*), sum(dossiers_handled), 0, 0
           FROM fact_portal_monthly_counters
+        UNION ALL SELECT 'documents', count(*), sum(outgoing), sum(outgoing_signed), 0
+          FROM fact_document_monthly
         UNION ALL SELECT 'indicators', count(*), sum(numerator), sum(denominator), 0
           FROM fact_indicator_monthly
         ORDER BY 1""")
@@ -218,7 +241,7 @@ def test_a_rerun_changes_nothing(loaded: History) -> None:
     audits = loaded.query("SELECT count(*) FROM load_audit")
     result = loaded.backfill("--from", str(FIRST), "--to", str(LAST))
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert f"{3 * len(MONTHS)} skipped" in result.stdout
+    assert f"{4 * len(MONTHS)} skipped" in result.stdout
     assert fingerprint(loaded) == before
     assert loaded.query("SELECT count(*) FROM load_audit") == audits  # nothing was loaded
     # loading months again replaces them with the same figures

@@ -84,8 +84,10 @@ def test_a_report_file_loads_its_units_then_reloading_changes_nothing(settings) 
     assert meta["sha256"] == hashlib.sha256(data).hexdigest() == taken.sha256
     again = eoffice.take_file(drop(settings, "dienbien_2026-03.xlsx", data), settings,
                               "test-again")
-    assert again.status == "loaded" and again.replaced == 2
+    assert again.status == "unchanged" and again.replaced == 2
     assert facts(settings) == expected
+    # nothing was written again: one landing in the raw zone, one load in the audit
+    assert len(list(settings.raw_dir.glob("eoffice_11/documents/month=2026-03/fetch=*"))) == 1
 
 
 def test_a_bad_file_loads_nothing_and_names_sheet_row_and_column(settings) -> None:
@@ -355,3 +357,15 @@ def test_reports_as_other_tools_write_them_are_read(settings) -> None:
     assert checked.frame[["incoming", "outgoing_signed", "hub_received",
                           "work_files_online", "processed_late"]].values.tolist() == [
         [1120, 55, 70, 24, 5], [80, 40, 50, 20, 2]]
+
+
+def test_every_problem_of_a_file_is_reported_at_once(settings) -> None:
+    """A text count, an unknown unit and signed above outgoing, in three rows: one report
+    lists all three, in row order, so the office fixes the file once."""
+    rows = [["1", "03325", "Xã Mường Phăng", "một trăm", 60, 55, 40, 70, 30, 24, 100, 5],
+            ["2", "99999", "Xã Không Có", 80, 40, 40, 10, 50, 20, 20, 70, 2],
+            ["3", "03328", "Xã Thanh Nưa", 80, 40, 41, 10, 50, 20, 20, 70, 2]]
+    problems = problems_of(settings, "report_2026-03.xlsx", workbook(rows))
+    assert [where(p) for p in problems] == [("Báo cáo", 5, "D"), ("Báo cáo", 6, "B"),
+                                            ("Báo cáo", 7, "F")]
+    assert "Outgoing documents digitally signed" in problems[2].en

@@ -238,8 +238,10 @@ class ReportFile:
     sheet: str
     header_row: int
     month: Month | None  # from its title rows or its file name; None when neither says
-    rows: tuple[ReportRow, ...]
+    rows: tuple[ReportRow, ...]  # the rows read whole (a row with a problem is not here)
     columns: Mapping[str, tuple[str, str]]  # key -> (letter, the header as written)
+    problems: tuple[ReportProblem, ...] = ()  # what reading its rows found
+    skipped: int = 0  # listed units whose figures are all blank: not reported yet
 
     def problem(self, row: int | None, key: str | None, vi: str, en: str) -> ReportProblem:
         letter, header = self.columns.get(key, (None, None)) if key else (None, None)
@@ -358,17 +360,20 @@ def _read_count(report: ReportFile, row: int, key: str, value: Any,
     if count is None:
         text = to_text(value)
         problems.append(report.problem(
-            row, key, f"«{text}» không phải số nguyên (ghi ví dụ 120, không ghi chữ, dấu "
-            "chấm phân cách hay số lẻ)",
-            f"{text!r} is not a whole number (write e.g. 120: no text, thousands "
-            "separators or decimals)"))
+            row, key, f"«{text}» không phải số nguyên (ghi ví dụ 120 hoặc 1.250; không ghi "
+            "chữ hay số lẻ)",
+            f"{text!r} is not a whole number (write e.g. 120 or 1,250: no text or "
+            "decimals)"))
     return count
 
 
 def read_report(name: str, data: bytes) -> ReportFile:
     """A report's rows, checked for what reading can tell: a spreadsheet, a header row
     (below any title rows, in any of the accepted spellings), every count a whole number,
-    each unit once; ReportFileError with every problem, each naming sheet, row, column."""
+    each unit once. ReportFileError when there is nothing to go on (not a spreadsheet,
+    empty, no usable header, no data row); the problems of its rows are the report's
+    `problems` (each naming sheet, row, column), so that the checks after reading can add
+    theirs and the office gets every problem of the file at once."""
     sheet, rows = _cells(name, data)
     sha = hashlib.sha256(data).hexdigest()
     if not any(not is_blank(v) for cells in rows for v in cells):
@@ -387,7 +392,7 @@ def read_report(name: str, data: bytes) -> ReportFile:
             f"liệu ghi: {sheets.filled(first)}",
             f"no header row in the first {HEADER_SEARCH_ROWS} rows: expected the columns "
             f"{', '.join(c.header_vi for c in COLUMNS[1:])} (see the template); the first "
-            f"sheets.filled row has: {sheets.filled(first)}", sheet)], name)
+            f"filled row has: {sheets.filled(first)}", sheet)], name)
     problems = []
     for key in matched:
         where = [sheets.column_letter(i) for i, cell in enumerate(header) if column_of(cell) == key]
@@ -461,13 +466,12 @@ def read_report(name: str, data: bytes) -> ReportFile:
     if not read and not problems:
         blank = (f" ({skipped} đơn vị chưa ghi số liệu)", f" ({skipped} unit rows with no "
                  "figures entered)") if skipped else ("", "")
-        problems.append(ReportProblem(
+        raise ReportFileError([ReportProblem(
             f"có dòng tiêu đề (dòng {header_row}) nhưng không có dòng số liệu nào{blank[0]}",
-            f"a header in row {header_row} but no data row below it{blank[1]}", sheet))
-    if problems:
-        raise ReportFileError(problems, name)
-    return ReportFile(report.file_name, sha, sheet, header_row, month, tuple(read),
-                      report.columns)
+            f"a header in row {header_row} but no data row below it{blank[1]}", sheet)],
+            name)
+    return dataclasses.replace(report, rows=tuple(read), problems=tuple(problems),
+                               skipped=skipped)
 
 
 _TOTALS = {"tong cong", "tong so", "tong", "cong", "total", "toan tinh"}
@@ -481,14 +485,18 @@ def _is_total(text: str) -> bool:
 @dataclass(frozen=True)
 class ResolvedReport:
     report: ReportFile
-    province: str
-    unit_codes: tuple[str, ...]  # one per row, in order
+    province: str | None  # None when no row told it
+    rows: tuple[tuple[str, ReportRow], ...]  # (unit code, row) of each row resolved
+    problems: tuple[ReportProblem, ...] = ()  # the rows whose unit did not resolve
+
+    @property
+    def unit_codes(self) -> tuple[str, ...]:
+        return tuple(code for code, _ in self.rows)
 
     def frame(self) -> pd.DataFrame:
         return _frame([{"unit_code": code, "unit_name": row.unit_name,
                         "source_unit_id": None, "row_number": row.row_number,
-                        "parse_errors": None, **row.counts}
-                       for code, row in zip(self.unit_codes, self.report.rows, strict=True)])
+                        "parse_errors": None, **row.counts} for code, row in self.rows])
 
 
 @dataclass
@@ -529,7 +537,7 @@ def resolve_units(report: ReportFile, units: UnitIndex, month: Month,
                   province: str | None = None) -> ResolvedReport:
     """Each row's unit in the month's units: by code, else by name within the report's
     province (`province`, or the one its coded units are in). Unknown and ambiguous
-    units, and units of several provinces, are problems (ReportFileError)."""
+    units, a unit twice, and units of several provinces are the result's problems."""
     problems: list[ReportProblem] = []
     day = month.last_day
     rows = [dataclasses.replace(r, unit_code=r.unit_code if r.unit_code in units.valid
@@ -541,6 +549,7 @@ def resolve_units(report: ReportFile, units: UnitIndex, month: Month,
     if province is None and len(coded) == 1:
         province = next(iter(coded))  # type: ignore[assignment]
     codes: list[str] = []
+    resolved_rows: list[ReportRow] = []
     for row in rows:
         if row.unit_code:
             unit = units.valid.get(row.unit_code)
@@ -560,6 +569,7 @@ def resolve_units(report: ReportFile, units: UnitIndex, month: Month,
                     "one file reports one province"))
                 continue
             codes.append(row.unit_code)
+            resolved_rows.append(row)
             continue
         if province is None:
             problems.append(report.problem(
@@ -572,6 +582,7 @@ def resolve_units(report: ReportFile, units: UnitIndex, month: Month,
         found = units.by_name(province, row.unit_name or "")
         if len(found) == 1:
             codes.append(found[0])
+            resolved_rows.append(row)
         elif not found:
             problems.append(report.problem(
                 row.row_number, "unit_name",
@@ -585,31 +596,25 @@ def resolve_units(report: ReportFile, units: UnitIndex, month: Month,
                 f"tên «{row.unit_name}» trùng nhiều đơn vị ({', '.join(found)}): ghi mã đơn vị",
                 f"{row.unit_name!r} names several units ({', '.join(found)}): write its "
                 "code"))
-    if len(coded) > 1 and not problems:
+    if len(coded) > 1:
         problems.append(ReportProblem(
             f"tệp có đơn vị của nhiều tỉnh ({', '.join(sorted(map(str, coded)))}): mỗi tỉnh "
             "một tệp",
             f"the file holds units of several provinces ({', '.join(sorted(map(str, coded)))})"
             ": one file per province", report.sheet))
-    if problems:
-        raise ReportFileError(problems, report.file_name)
-    resolved = ResolvedReport(report, str(province), tuple(codes))
-    _same_unit_twice(resolved)
-    return resolved
-
-
-def _same_unit_twice(resolved: ResolvedReport) -> None:
-    """A unit written once by code and once by name is still one unit twice."""
-    problems, seen = [], {}
-    for code, row in zip(resolved.unit_codes, resolved.report.rows, strict=True):
+    # a unit written once by code and once by name is still one unit twice
+    seen: dict[str, int] = {}
+    kept: list[tuple[str, ReportRow]] = []
+    for code, row in zip(codes, resolved_rows, strict=True):
         first = seen.setdefault(code, row.row_number)
         if first != row.row_number:
-            problems.append(resolved.report.problem(
+            problems.append(report.problem(
                 row.row_number, "unit_code" if row.unit_code else "unit_name",
                 f"đơn vị {code} lặp lại (đã có ở dòng {first}): giữ một dòng",
                 f"unit {code} again (first in row {first}): keep one row"))
-    if problems:
-        raise ReportFileError(problems, resolved.report.file_name)
+        else:
+            kept.append((code, row))
+    return ResolvedReport(report, province, tuple(kept), tuple(problems))
 
 
 # -- the template ----------------------------------------------------------------------
