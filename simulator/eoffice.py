@@ -5,7 +5,8 @@ credentials.
 Counts are a pure function of (seed, unit, month): documents received and issued, issued
 ones digitally signed (a share growing over the years), exchanged through the national hub,
 work files and those handled online, documents handled on time or late. As real systems
-answer: a share of the numbers as strings (`""` for 0), some names in NFD, the
+answer: a share of the numbers as strings (`""` for 0), some names in NFD, some
+departments' agency codes in the long fixed-width form (`000.00.05.H01` for `H01.05`), the
 `missing_field` and `repeat_page` faults.
 """
 
@@ -112,9 +113,16 @@ class EOfficeApi(FaultedService, ClientCredentials):
         name = unit.name_vi
         if _random(seed, unit.unit_code, str(month), "nfd") < 0.2:
             name = unicodedata.normalize("NFD", name)
+        code = unit.unit_code
+        if unit.level == "department" and "." in code \
+                and _random(seed, code, str(month), "long-form") < 0.5:
+            root, *levels = code.split(".")  # H01.05 -> 000.00.05.H01
+            code = ".".join([*(f"{int(p):0{w}d}" for p, w in zip(
+                reversed([*levels, *["0"] * (3 - len(levels))]), (3, 2, 2), strict=True)),
+                root])
         item: dict[str, Any] = {"unit": {"id": hashlib.sha256(
             f"{seed}:eoffice-id:{unit.unit_code}".encode()).hexdigest()[:12],
-            "code": unit.unit_code, "name": name}}
+            "code": code, "name": name}}
         for field, value in self.world.counts(unit, month).items():
             as_text = _random(seed, unit.unit_code, str(month), field, "str") < 0.2
             item[field] = ("" if value == 0 else str(value)) if as_text else value

@@ -26,7 +26,7 @@ from typing import Any
 
 import pandas as pd
 
-from domain.names import display_name, name_key
+from domain.names import agency_code, display_name, name_key
 from domain.periods import Month
 from domain.units import Unit
 from transforms import sheets
@@ -180,6 +180,13 @@ class ReportFileError(ValueError):
         return "\n".join(lines) + "\n"
 
 
+def unit_code_of(value: Any) -> str | None:
+    """A unit code as sent: a statistical code as it is (`03325`), a department's agency
+    code in its short form whatever form it came in (`000.00.05.H01`, `h01.05` → `H01.05`)."""
+    code = to_id(value)
+    return code if code is None or code.isdigit() else agency_code(code)
+
+
 # -- the API's items -------------------------------------------------------------------
 def _counts(record: Mapping[str, Any], missing: str) -> tuple[dict[str, int | None], list[str]]:
     counts: dict[str, int | None] = {}
@@ -213,7 +220,7 @@ def api_frame(items: Sequence[Mapping[str, Any]]) -> pd.DataFrame:
         unit = item.get("unit") if isinstance(item.get("unit"), dict) else {}
         counts, errors = _counts(item, "missing from the item")
         name = to_text(unit.get("name"))
-        rows.append({"unit_code": to_id(unit.get("code")),
+        rows.append({"unit_code": unit_code_of(unit.get("code")),
                      "unit_name": display_name(name) if name else None,
                      "source_unit_id": to_id(unit.get("id")), "row_number": position,
                      "parse_errors": "; ".join(errors) or None, **counts})
@@ -434,7 +441,8 @@ def read_report(name: str, data: bytes) -> ReportFile:
     skipped = 0
     for offset, cells in enumerate(rows[index + 1:], start=index + 2):
         counts_cells = [cell(cells, m) for m in MEASURES]
-        code, unit_name = to_id(cell(cells, "unit_code")), to_text(cell(cells, "unit_name"))
+        code = unit_code_of(cell(cells, "unit_code"))
+        unit_name = to_text(cell(cells, "unit_name"))
         if code is None and unit_name is None and all(is_blank(v) for v in counts_cells):
             continue  # a blank row, or the STT column alone
         if code is None and unit_name is None:
