@@ -297,7 +297,7 @@ def check_file(path: Path, settings: Settings, month: Month | None = None,
             f"province {resolved.province}'s e-office figures come from its API "
             "(config/sources.yaml eoffice.provinces): the next API load would replace a "
             "file's, so it is not loaded; the platform's operators take the province off "
-            "that list if it now reports by file", report.sheet)], path.name)
+            "that list if it now reports by file", report.sheet)], path.name, fixable=False)
     frame = resolved.frame()
     result = _suite(frame, settings) if len(frame) else None
     if result is not None:

@@ -160,9 +160,11 @@ class ReportProblem:
 class ReportFileError(ValueError):
     """A report that cannot load: every problem found; nothing of it is loaded."""
 
-    def __init__(self, problems: Sequence[ReportProblem], file_name: str = "") -> None:
+    def __init__(self, problems: Sequence[ReportProblem], file_name: str = "",
+                 fixable: bool = True) -> None:
         self.problems = list(problems)
         self.file_name = file_name
+        self.fixable = fixable  # False: no change to the file helps (the operators decide)
         where = f"{file_name}: " if file_name else ""
         super().__init__(f"{where}{len(self.problems)} problem(s), nothing loaded:\n"
                          + "\n".join(f"  {p.text(english=True)}" for p in self.problems))
@@ -170,12 +172,20 @@ class ReportFileError(ValueError):
     def report(self) -> str:
         """The error report an office reads: Vietnamese first, then English."""
         name = self.file_name or "?"
-        lines = [f"Tệp «{name}» không được nạp: {len(self.problems)} lỗi. Sửa các lỗi sau "
-                 "rồi gửi lại tệp (tệp đã sửa sẽ thay thế số liệu cũ của cùng tháng).", ""]
+        if self.fixable:
+            vi = (f"Tệp «{name}» không được nạp: {len(self.problems)} lỗi. Sửa các lỗi sau "
+                  "rồi gửi lại tệp (tệp đã sửa thay thế số liệu cũ của các đơn vị trong tệp "
+                  "cho cùng tháng).")
+            en = (f"File «{name}» was not loaded: {len(self.problems)} problem(s). Fix them "
+                  "and send the file again (a corrected file replaces the month's earlier "
+                  "figures of the units it holds).")
+        else:
+            vi = (f"Tệp «{name}» không được nạp, và sửa tệp không giúp được: xem lý do dưới "
+                  "đây.")
+            en = f"File «{name}» was not loaded, and no change to it would help: see why below."
+        lines = [vi, ""]
         lines += [f"{n}. {p.text()}" for n, p in enumerate(self.problems, start=1)]
-        lines += ["", f"File «{name}» was not loaded: {len(self.problems)} problem(s). Fix "
-                  "them and send the file again (a corrected file replaces the month's "
-                  "earlier figures).", ""]
+        lines += ["", en, ""]
         lines += [f"{n}. {p.text(english=True)}" for n, p in enumerate(self.problems, start=1)]
         return "\n".join(lines) + "\n"
 
