@@ -369,3 +369,14 @@ def test_every_problem_of_a_file_is_reported_at_once(settings) -> None:
     assert [where(p) for p in problems] == [("Báo cáo", 5, "D"), ("Báo cáo", 6, "B"),
                                             ("Báo cáo", 7, "F")]
     assert "Outgoing documents digitally signed" in problems[2].en
+
+
+@pytest.mark.parametrize(("text", "month"), [
+    ("Tháng báo cáo: 03/2026", Month(2026, 3)), ("THÁNG 3-2026", Month(2026, 3)),
+    ("Kỳ báo cáo: Tháng 10/2026", Month(2026, 10)), ("bao_cao_2026-10", Month(2026, 10)),
+    ("bao_cao_2026_10", Month(2026, 10)), ("BC_T10_2026", Month(2026, 10)),
+    ("Tháng 13/2026", None), ("bao_cao_van_ban", None), ("2026-13", None)])
+def test_the_report_month_is_read_from_a_title_or_a_file_name(text: str, month) -> None:
+    from transforms.eoffice import month_in
+
+    assert month_in(text) == month

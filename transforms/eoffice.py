@@ -268,14 +268,14 @@ class ReportFile:
 _MONTH_PATTERNS = (
     re.compile(r"(?:tháng|thang|month|kỳ|ky)(?:\s+(?:báo cáo|bao cao|report))?\s*:?\s*"
                r"(\d{1,2})\s*[/.\-]\s*((?:19|20)\d{2})", re.IGNORECASE),
-    re.compile(r"(?<!\d)((?:19|20)\d{2})-(\d{2})(?!\d)"),
+    re.compile(r"(?<!\d)((?:19|20)\d{2})[-_.](\d{2})(?!\d)"),
     re.compile(r"(?<![0-9A-Za-z])T(\d{1,2})[._\-]((?:19|20)\d{2})(?!\d)", re.IGNORECASE),
 )
 
 
 def month_in(text: str) -> Month | None:
     """The month a title or file name states: `Tháng 10/2026`, `THANG 10-2026`, `2026-10`,
-    `T10_2026`; None when it states none (or an impossible one)."""
+    `2026_10`, `T10_2026`; None when it states none (or an impossible one)."""
     folded = display_name(text)
     for pattern in _MONTH_PATTERNS:
         found = pattern.search(folded)
