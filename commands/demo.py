@@ -244,17 +244,15 @@ def print_summary(warehouse_url: str, last: Month, console: Console) -> None:
                       "round(avg(total_score), 2) AS avg_score FROM v_portal_score GROUP BY "
                       "ALL ORDER BY ALL'))\"", soft_wrap=True, markup=False)
 
-
-
 def print_documents(query: Callable[[str], Any], last: Month, console: Console) -> None:
-    """E-office figures by province and channel (API or report file), their indicators,
-    and the report files the inbox took or refused."""
+    """The last month's e-office figures by province and channel (API or report file),
+    with the ratios the e-office indicators take."""
     rows = query(f"""
         SELECT d.province_code, d.channel, count(*) AS units,
                sum(outgoing), sum(outgoing_signed), sum(hub_sent), sum(work_files),
                sum(work_files_online)
         FROM fact_document_monthly d WHERE period_id = {last.period_id}
-        GROUP BY ALL ORDER BY ALL""").fetchall()
+        GROUP BY d.province_code, d.channel ORDER BY d.province_code, d.channel""").fetchall()
     t = Table(title=f"E-office documents, {last}: by API and by report file",
               caption="signed / hub / online: ratios of summed counts (the indicators "
                       "signed_document_rate, hub_exchange_rate, work_files_online_rate)")
