@@ -73,14 +73,14 @@ def _units(settings: Settings, month: Month) -> UnitIndex:
     return UnitIndex(units.valid(day), lambda code: units.province_of(code, day))
 
 
-def _suite(frame: pd.DataFrame, settings: Settings) -> ValidationReport:
-    """The documents suite on a frame whose unit codes are those of the month (or null)."""
+def _suite(frame: pd.DataFrame, known: set[str], settings: Settings) -> ValidationReport:
+    """The documents suite on a frame; `known`: the units of the month among its codes
+    (GX gets those, not the era's thousands of units)."""
     from expectations.gx_runner import validate_frame
 
     entry = settings.registry[DATASET]
-    known = sorted(set(frame["unit_code"].dropna()) - set(frame.attrs.get("unknown", ())))
     return validate_frame(frame[list(SUITE_COLUMNS)], entry.validation.suite,
-                          {"known_unit_codes": known}, unit_column=entry.unit_column,
+                          {"known_unit_codes": sorted(known)}, unit_column=entry.unit_column,
                           table=entry.table)
 
 
@@ -138,6 +138,7 @@ def validate(ref_dict: dict[str, Any], settings: Settings) -> dict[str, Any]:
     quarantine written to staging. Failing rows wait in quarantine; the partition is
     rejected (not published) when more than max_held_share of them fail, or all."""
     from expectations.outcomes import held_share, rejection, write_outcomes
+    from steps.units import known_units
 
     if ref_dict.get("not_published"):
         return ref_dict
@@ -145,9 +146,8 @@ def validate(ref_dict: dict[str, Any], settings: Settings) -> dict[str, Any]:
     month = Month.parse(ref.month)
     entry = settings.registry[DATASET]
     frame = api_frame([record for _, record in read_records(ref)])
-    valid = _units(settings, month).valid
-    frame.attrs["unknown"] = sorted(set(frame["unit_code"].dropna()) - set(valid))
-    report = _suite(frame, settings)
+    valid = known_units(settings, month.last_day).valid(month.last_day)
+    report = _suite(frame, set(frame["unit_code"].dropna()) & set(valid), settings)
     held = report.quarantined_positions
     outcomes = list(report.outcomes)
     if entry.validation.max_held_share is not None:
@@ -299,7 +299,8 @@ def check_file(path: Path, settings: Settings, month: Month | None = None,
             "file's, so it is not loaded; the platform's operators take the province off "
             "that list if it now reports by file", report.sheet)], path.name, fixable=False)
     frame = resolved.frame()
-    result = _suite(frame, settings) if len(frame) else None
+    # every code of the frame resolved to a unit of the month
+    result = _suite(frame, set(resolved.unit_codes), settings) if len(frame) else None
     if result is not None:
         problems += _suite_problems(report, frame, result)
     if problems:
@@ -429,10 +430,10 @@ def take_file(path: Path, settings: Settings, run_id: str) -> TakenFile:
     Vietnamese and English). A failure of the warehouse itself leaves the file where it
     is for the next run (raised)."""
     path = Path(path)
-    sha = hashlib.sha256(path.read_bytes()).hexdigest()
     try:
         result = import_file(path, settings, run_id)
     except ReportFileError as exc:
+        sha = hashlib.sha256(path.read_bytes()).hexdigest()
         moved = _move(path, settings.eoffice_folder("rejected"))
         report = moved.with_name(moved.name + ".loi.txt")
         report.write_text(exc.report() + f"\nsha256: {sha}\n", encoding="utf-8")
@@ -443,7 +444,8 @@ def take_file(path: Path, settings: Settings, run_id: str) -> TakenFile:
     checked = result.checked
     moved = _move(path, settings.eoffice_folder("archive") / str(checked.month))
     return TakenFile(path.name, "unchanged" if result.unchanged else "loaded", str(moved),
-                     sha, checked.source, str(checked.month), result.rows, result.replaced)
+                     checked.sha256, checked.source, str(checked.month), result.rows,
+                     result.replaced)
 
 
 def province_units(settings: Settings, province: str, month: Month) -> dict[str, str]:
